@@ -1,0 +1,57 @@
+# The README's commands. `make test` and `make demo` work on a fresh machine: they install what
+# they need (redis-server from Debian's packages, Python packages into .venv).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RQ_OLDEST := 2.0.0
+OLD_VENV := .venv-rq$(RQ_OLDEST)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: test lint demo bench chaos deps system-deps venv test-rq-oldest clean
+
+test: deps
+	$(BIN)/pytest -q tests $(PYTEST_ARGS)
+	$(MAKE) test-rq-oldest
+
+lint: venv
+	$(BIN)/ruff check hasched tests chaos bench demo
+	$(BIN)/ruff format --check hasched tests chaos bench demo
+	$(BIN)/mypy
+
+demo: deps
+	$(BIN)/python demo/demo.py
+
+bench: deps
+	$(BIN)/python bench/bench.py
+
+chaos: deps
+	$(BIN)/pytest -q chaos $(PYTEST_ARGS)
+
+deps: system-deps venv
+
+# Debian packages the tests run for real. Installed only when missing.
+system-deps:
+	@command -v redis-server >/dev/null || { \
+		echo "installing redis-server (Debian package)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,hiredis]'
+	touch $@
+
+# RQ's job format must be what the oldest supported RQ reads and writes too.
+test-rq-oldest: deps
+	test -x $(OLD_VENV)/bin/python || $(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/pip install -q -e '.[dev]' 'rq==$(RQ_OLDEST)'
+	$(OLD_VENV)/bin/python -c 'import rq; assert rq.__version__ == "$(RQ_OLDEST)", rq.__version__'
+	$(OLD_VENV)/bin/pytest -q tests/test_rq_compat.py tests/test_commit.py
+
+clean:
+	rm -rf $(VENV) $(OLD_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,33 @@
+"""hasched: a high-availability scheduler for RQ.
+
+Several `hasched run` instances share one Redis and elect a leader with a fenced, TTL-renewed
+lease; the leader moves every due fire of the stored schedules into ordinary RQ queues exactly
+once. Applications manage schedules with :class:`Scheduler`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from hasched._model import Schedule
+from hasched.api import Scheduler
+from hasched.errors import (
+    HaschedError,
+    InvalidRecord,
+    LeaseLost,
+    ScheduleExists,
+    ScheduleNotFound,
+    ValidationError,
+)
+
+__all__ = [
+    "HaschedError",
+    "InvalidRecord",
+    "LeaseLost",
+    "Schedule",
+    "ScheduleExists",
+    "ScheduleNotFound",
+    "Scheduler",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+"""`python -m hasched`."""
+
+from hasched.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""What each CLI command does, given its parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from hasched import _log
+from hasched._connect import connect
+from hasched._daemon import Daemon
+from hasched._keys import NAMESPACE_RE
+from hasched._model import parse_datetime
+from hasched._settings import Connection, RunSettings, default_instance_id
+from hasched._status import render_text, status
+from hasched._store import Store
+from hasched._triggers import from_us
+from hasched.api import Scheduler, describe, make, next_fire_times
+from hasched.errors import ValidationError
+
+
+def connection_of(args: argparse.Namespace) -> Connection:
+    """Validated connection settings from the common flags."""
+    if not NAMESPACE_RE.fullmatch(args.namespace or ""):
+        raise ValidationError("namespace", f"must match [A-Za-z0-9_.:-]{{1,64}}, got {args.namespace!r}")
+    sentinel: tuple[tuple[str, int], ...] = ()
+    if args.sentinel:
+        sentinel = tuple(_host_port("sentinel", part) for part in args.sentinel.split(","))
+        if not args.sentinel_master:
+            raise ValidationError("sentinel-master", "is required with --sentinel")
+    return Connection(args.redis_url, sentinel, args.sentinel_master, args.namespace)
+
+
+def _host_port(name: str, text: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ValidationError(name, f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _scheduler(args: argparse.Namespace) -> Scheduler:
+    conn = connection_of(args)
+    return Scheduler(connect(conn), conn.namespace)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = run_settings(args)
+    _log.configure(settings.log_format, settings.log_level)
+    daemon = Daemon(settings, connect(settings.connection))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: daemon.request_stop())
+    daemon.run()
+    return 0
+
+
+def run_settings(args: argparse.Namespace) -> RunSettings:
+    """`hasched run`'s settings, validated."""
+    if args.lease_ttl < 1:
+        raise ValidationError("lease-ttl", f"must be at least 1 second, got {args.lease_ttl}")
+    if args.retry_period <= 0:
+        raise ValidationError("retry-period", f"must be more than 0, got {args.retry_period}")
+    instance_id = args.instance_id or default_instance_id()
+    if "|" in instance_id or not instance_id.isprintable() or len(instance_id) > 200:
+        raise ValidationError("instance-id", f"must be printable, without '|', got {instance_id!r}")
+    log_format = args.log_format or ("console" if sys.stderr.isatty() else "json")
+    return RunSettings(
+        connection=connection_of(args),
+        instance_id=instance_id,
+        metrics_addr=args.metrics_addr,
+        lease_ttl=args.lease_ttl,
+        retry_period=args.retry_period,
+        schedules=args.schedules,
+        log_format=log_format,
+        log_level=args.log_level,
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    conn = connection_of(args)
+    st = status(Store(connect(conn), conn.namespace))
+    _print_json(st) if args.json else print(render_text(st))
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    after = parse_datetime("from", args.from_) if args.from_ else None
+    if args.id:
+        sched = _scheduler(args)
+        times = sched.next_fire_times(args.id, args.n, after)
+    elif args.cron or args.every is not None:
+        start = parse_datetime("start", args.start) if args.start else None
+        probe = make(
+            id="next",
+            func="hasched.next",
+            cron=args.cron,
+            every=args.every,
+            timezone=args.tz,
+            start=start if args.every is not None else None,
+        )
+        if args.every is not None and start is None:
+            raise ValidationError("start", "is required with --every (fires are start + k * every)")
+        times = next_fire_times(probe, args.n, after or datetime.now().astimezone())
+    else:
+        raise ValidationError("trigger", "give a schedule ID, --cron or --every")
+    out = [_local(t, args.tz if args.cron else "UTC") for t in times]
+    _print_json(out) if args.json else print("\n".join(out))
+    return 0
+
+
+def _local(t: datetime, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return t.astimezone(ZoneInfo(tz)).isoformat()
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    fields: dict[str, Any] = {
+        "args": _json_arg("args", args.args, list),
+        "kwargs": _json_arg("kwargs", args.kwargs, dict),
+        "meta": _json_arg("meta", args.meta, dict),
+        "queue": args.queue,
+        "repeat": args.repeat,
+        "jitter": args.jitter,
+        "catchup": args.catchup,
+        "catchup_window": args.catchup_window,
+        "overlap": args.overlap,
+        "timeout": args.timeout,
+        "result_ttl": args.result_ttl,
+        "ttl": args.ttl,
+        "failure_ttl": args.failure_ttl,
+        "description": args.description,
+        "paused": args.paused,
+        "timezone": args.tz,
+        "cron": args.cron,
+        "every": args.every,
+    }
+    for name in ("at", "start", "end"):
+        value = getattr(args, name)
+        fields[name] = parse_datetime(name, value) if value else None
+    schedule = make(id=args.id, func=args.func, **fields)
+    print(_scheduler(args).add(schedule, replace=args.replace).id)
+    return 0
+
+
+def _json_arg(name: str, text: str, kind: type) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise ValidationError(name, f"not valid JSON ({e})") from None
+    if not isinstance(value, kind):
+        raise ValidationError(name, f"must be a JSON {'list' if kind is list else 'object'}")
+    return value
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    found, bad = _scheduler(args).describe_all()
+    for err in bad:
+        print(f"warning: {err}", file=sys.stderr)
+    if args.json:
+        _print_json(found)
+        return 0
+    for d in found:
+        trigger = d["cron"] or (f"every {d['every']}s" if d["every"] else f"at {d['at']}")
+        state = "paused" if d["paused"] else (d["next_fire"] or "done")
+        print(f"{d['id']}\t{d['func']}\t{trigger}\t{state}\tfires={d['fires']}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    d = _scheduler(args).describe(args.id)
+    if args.json:
+        _print_json(d)
+    else:
+        for key in sorted(d):
+            print(f"{key}: {json.dumps(d[key])}")
+    return 0
+
+
+def _simple(action: Callable[[Scheduler, str], Any]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        result = action(_scheduler(args), args.id)
+        print(result if isinstance(result, str) else args.id)
+        return 0
+
+    return run
+
+
+def _rm(s: Scheduler, sid: str) -> str:
+    from hasched.errors import ScheduleNotFound
+
+    if not s.cancel(sid):
+        raise ScheduleNotFound(sid)
+    return sid
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "status": cmd_status,
+    "next": cmd_next,
+    "schedule add": cmd_add,
+    "schedule list": cmd_list,
+    "schedule show": cmd_show,
+    "schedule rm": _simple(_rm),
+    "schedule pause": _simple(Scheduler.pause),
+    "schedule resume": _simple(Scheduler.resume),
+    "schedule trigger": _simple(Scheduler.trigger),
+}
+
+__all__ = ["COMMANDS", "connection_of", "describe", "from_us"]

@@ -1,0 +1,119 @@
+"""Building one commit batch for `commit.lua` and reading its answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key
+from hasched._keys import Keys
+from hasched._plan import Plan, due_time
+from hasched._store import Stored, encode_state
+
+US = 1_000_000
+DAY_MS = 86_400_000
+# Claim markers outlive every catch-up window by far: a fire can only be found due again
+# within its window, and the marker must still be there then.
+MIN_CLAIM_TTL_MS = 7 * DAY_MS
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """One fire in a batch: which schedule, its nominal time, its queue and job id."""
+
+    schedule_id: str
+    fire_us: int
+    due_us: int  # fire_us plus the fire's jitter
+    queue: str
+    job_id: str
+
+    @property
+    def fire_time(self) -> str:
+        """The nominal fire time, ISO 8601 UTC."""
+        return iso_utc(self.fire_us)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the commit did with each fire of the batch."""
+
+    fenced: bool = False
+    enqueued: list[Fire] = field(default_factory=list)
+    claimed: list[Fire] = field(default_factory=list)
+    overlap: list[Fire] = field(default_factory=list)
+    stale: list[Fire] = field(default_factory=list)
+
+
+class Batch:
+    """KEYS and ARGV for one run of `commit.lua` (see its header for the layout)."""
+
+    def __init__(self, keys: Keys, lease_value: str, epoch: int, now: datetime) -> None:
+        self._keys = keys
+        self.keys: list[str] = [
+            keys.lease,
+            keys.rev,
+            keys.state,
+            keys.due,
+            keys.fires,
+            keys.last_job,
+            queues_set_key(),
+        ]
+        self._index: dict[str, int] = {}
+        self._args: list[Any] = [lease_value, MIN_CLAIM_TTL_MS, 0]
+        self._epoch = epoch
+        self._now = now
+        self._claim_ttl_ms = MIN_CLAIM_TTL_MS
+        self.fires: list[Fire] = []
+        self.schedules = 0
+
+    def _key(self, name: str) -> int:
+        index = self._index.get(name)
+        if index is None:
+            self.keys.append(name)
+            index = self._index[name] = len(self.keys)
+        return index
+
+    def add(self, stored: Stored, plan: Plan, template: JobTemplate, last_job: str | None) -> None:
+        """Add one schedule's planned fires and its advance."""
+        s = stored.schedule
+        overlap = -1  # allow: the script does not look at the previous job
+        if s.overlap == "skip":
+            overlap = self._key(job_key(last_job)) if last_job else 0
+        due = "" if plan.due_us is None else plan.due_us
+        self._args += [s.id, stored.rev, encode_state(plan.state), due, overlap, len(plan.fires)]
+        window_ms = round(s.catchup_window * 1000)
+        self._claim_ttl_ms = max(self._claim_ttl_ms, window_ms + DAY_MS)
+        queue = self._key(template.queue_key)
+        for fire_us in plan.fires:
+            job_id = self._keys.job_id(s.id, fire_us)
+            fields = template.render(fire_us, self._epoch, self._now)
+            self._args += [
+                self._key(self._keys.claim(s.id, fire_us)),
+                self._key(job_key(job_id)),
+                queue,
+                job_id,
+                template.ttl,
+                len(fields) // 2,
+                *fields,
+            ]
+            due_us = fire_us if s.jitter <= 0 else due_time(s, fire_us)
+            self.fires.append(Fire(s.id, fire_us, due_us, s.queue, job_id))
+        self.schedules += 1
+
+    @property
+    def args(self) -> list[Any]:
+        """ARGV, with the batch-wide values filled in."""
+        self._args[1] = self._claim_ttl_ms
+        self._args[2] = self.schedules
+        return self._args
+
+    def outcome(self, reply: str) -> Outcome:
+        """Sort the batch's fires by the letter the script answered for each."""
+        if reply == "F":
+            return Outcome(fenced=True)
+        out = Outcome()
+        buckets = {"E": out.enqueued, "C": out.claimed, "O": out.overlap, "S": out.stale}
+        for fire, letter in zip(self.fires, reply, strict=True):
+            buckets[letter].append(fire)
+        return out

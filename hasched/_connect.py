@@ -1,0 +1,28 @@
+"""Redis connections from settings: a URL (redis://, rediss://, unix://) or Sentinel."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from redis import Redis
+from redis.sentinel import Sentinel
+
+from hasched._settings import Connection
+
+SOCKET_TIMEOUT = 5.0
+
+
+def connect(conn: Connection) -> Redis:
+    """A Redis client for `conn`; with Sentinel it follows the primary across failovers."""
+    if conn.sentinel:
+        sentinel = Sentinel(list(conn.sentinel), socket_timeout=SOCKET_TIMEOUT)  # type: ignore[no-untyped-call]
+        master = sentinel.master_for(  # type: ignore[no-untyped-call]
+            conn.sentinel_master or "mymaster", socket_timeout=SOCKET_TIMEOUT
+        )
+        return cast(Redis, master)
+    return Redis.from_url(
+        conn.redis_url,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        health_check_interval=30,
+    )

@@ -1,0 +1,222 @@
+"""The `hasched run` loop: renew or acquire, tick if leader, heartbeat, sleep until due or woken."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+from redis import Redis
+from tenacity import RetryCallState, Retrying
+
+from hasched import _log
+from hasched._lease import Lease
+from hasched._metrics import Metrics
+from hasched._retry import redis_backoff, retry_transient
+from hasched._settings import RunSettings
+from hasched._store import Store
+from hasched._tick import Ticker, TickReport
+from hasched._waker import Waker
+
+US = 1_000_000
+
+
+class Daemon:
+    """One scheduler instance. `run()` blocks until `request_stop()` (SIGTERM/SIGINT)."""
+
+    def __init__(self, settings: RunSettings, redis: Redis, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.instance_id = settings.instance_id
+        self.store = Store(redis, settings.connection.namespace)
+        self.lease = Lease(self.store.scripts, self.instance_id, settings.lease_ttl)
+        self.ticker = Ticker(self.store, redis)
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.log = _log.get(instance_id=self.instance_id)
+        self._redis = redis
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._next_acquire = 0.0
+        self._next_heartbeat = 0.0
+        self._op = "connect"
+        self.redis_ok_at = 0.0  # monotonic time Redis last answered
+        self.loop_at = time.monotonic()  # monotonic time the loop last went round
+
+    # -- control ---------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish its pass, release the lease and return."""
+        self._stop.set()
+        self._wake.set()
+
+    def _on_wake(self, kind: str) -> None:
+        if kind in ("lease", "resubscribed"):
+            self._next_acquire = 0.0  # the lease is free (or may have become so): ask at once
+        self._wake.set()
+
+    def run(self) -> None:
+        """Run until stopped. Redis outages are waited out with backoff, never fatal."""
+        waker = Waker(self._redis, self.store.keys.wake, self._on_wake)
+        waker.start()
+        retrying = Retrying(
+            retry=retry_transient,
+            wait=redis_backoff,
+            reraise=True,
+            stop=lambda _: self._stop.is_set(),
+            sleep=self._pause,
+            before_sleep=self._on_redis_error,
+        )
+        self.log.info(
+            "hasched.instance.started",
+            namespace=self.settings.connection.namespace,
+            redis=self.settings.connection.describe(),
+        )
+        try:
+            while not self._stop.is_set():
+                try:
+                    timeout = retrying(self._iteration)
+                except Exception:
+                    if self._stop.is_set():
+                        break
+                    raise
+                self._sleep(timeout)
+        finally:
+            waker.stop()
+            self._shutdown()
+
+    def _pause(self, seconds: float) -> None:
+        self._stop.wait(seconds)
+
+    def _sleep(self, timeout: float) -> None:
+        if timeout > 0 and self._wake.wait(timeout):
+            self._wake.clear()
+
+    # -- one pass --------------------------------------------------------------------------
+
+    def _iteration(self) -> float:
+        """One pass of the loop; returns how long to sleep before the next one."""
+        self.loop_at = time.monotonic()
+        self._op = "lease"
+        self._lease_step()
+        self._op = "heartbeat"
+        self._heartbeat_step()
+        self.redis_ok_at = time.monotonic()
+        if self.lease.held:
+            self._op = "tick"
+            wait = self._lead()
+        else:
+            wait = self._next_acquire - time.monotonic()
+        return max(0.0, min(wait, self._next_heartbeat - time.monotonic()))
+
+    def _lease_step(self) -> None:
+        lease = self.lease
+        if lease.held:
+            if lease.out_of_touch():
+                self._lost("out_of_touch")
+            elif lease.renew_due():
+                if lease.renew():
+                    self.metrics.lease_renewals.labels(result="ok").inc()
+                else:
+                    self.metrics.lease_renewals.labels(result="lost").inc()
+                    self._lost("renew_rejected")
+        elif time.monotonic() >= self._next_acquire:
+            if lease.try_acquire():
+                self.metrics.transitions.labels(event="acquired").inc()
+                self.metrics.leader.set(1)
+                self.log.info("hasched.lease.acquired", epoch=lease.epoch)
+            else:
+                period = self.settings.retry_period
+                self._next_acquire = time.monotonic() + period * random.uniform(0.8, 1.2)
+        self.metrics.leader_epoch.set(lease.epoch)
+
+    def _lost(self, reason: str) -> None:
+        self.lease.step_down()
+        self.metrics.leader.set(0)
+        self.metrics.transitions.labels(event="lost").inc()
+        self.log.warning("hasched.lease.lost", epoch=self.lease.epoch, reason=reason)
+
+    def _heartbeat_step(self) -> None:
+        if time.monotonic() < self._next_heartbeat:
+            return
+        ttl_ms = round(self.settings.lease_ttl * 1000)
+        beat_ms = self.store.scripts.heartbeat(self.instance_id, forget_after_ms=2 * ttl_ms)
+        self.metrics.heartbeat.set(beat_ms / 1000)
+        self.metrics.instances.set(self._redis.zcard(self.store.keys.instances))
+        if self.lease.held:
+            for state, count in self.store.counts().items():
+                self.metrics.schedules.labels(state=state).set(count)
+        self._next_heartbeat = time.monotonic() + self.settings.heartbeat_interval
+
+    def _lead(self) -> float:
+        """Enqueue everything due; return the time until the next fire or lease renewal."""
+        started = time.perf_counter()
+        while True:
+            now_us, read_at = self.store.now_us(), time.perf_counter()
+            report = self.ticker.tick(self.lease.value, self.lease.epoch, now_us)
+            self._record(report, read_at)
+            if report.outcome.fenced:
+                self._fenced(report)
+                return 0.0
+            if not report.full or self.lease.renew_due():
+                break
+        earliest = self.store.earliest_due()
+        now_us = self.store.now_us()
+        self.metrics.tick_duration.observe(time.perf_counter() - started)
+        self.metrics.next_fire.set(0 if earliest is None else (earliest - now_us) / US)
+        to_fire = self.settings.lease_ttl if earliest is None else (earliest - now_us) / US
+        return min(to_fire, self.lease.seconds_to_renew())
+
+    def _record(self, report: TickReport, read_at: float) -> None:
+        out, m = report.outcome, self.metrics
+        enqueued_us = report.now_us + round((time.perf_counter() - read_at) * US)
+        for fire in out.enqueued:
+            m.fires_enqueued.labels(queue=fire.queue).inc()
+            m.fire_lag.observe(max(0, enqueued_us - fire.due_us) / US)
+            self.log.debug(
+                "hasched.fire.enqueued",
+                schedule_id=fire.schedule_id,
+                fire_time=fire.fire_time,
+                job_id=fire.job_id,
+                epoch=self.lease.epoch,
+            )
+        for reason, fires in (("claimed", out.claimed), ("overlap", out.overlap)):
+            m.fires_skipped.labels(reason=reason).inc(len(fires))
+            for fire in fires:
+                self.log.info(
+                    f"hasched.fire.{reason}", schedule_id=fire.schedule_id, fire_time=fire.fire_time
+                )
+        if report.missed:
+            m.fires_skipped.labels(reason="missed").inc(report.missed)
+            self.log.info("hasched.fire.missed", count=report.missed)
+        for err in report.invalid:
+            m.schedules_invalid.inc()
+            self.log.error("hasched.schedule.invalid", schedule_id=err.schedule_id, reason=err.reason)
+        if out.enqueued:
+            self.log.info("hasched.tick.committed", enqueued=len(out.enqueued), epoch=self.lease.epoch)
+
+    def _fenced(self, report: TickReport) -> None:
+        self.metrics.fires_skipped.labels(reason="fenced").inc(max(1, report.planned))
+        self.log.error("hasched.lease.fenced", epoch=self.lease.epoch, fires=report.planned)
+        self._lost("fenced")
+
+    def _on_redis_error(self, state: RetryCallState) -> None:
+        exc: Any = state.outcome.exception() if state.outcome else None
+        self.metrics.redis_errors.labels(op=self._op).inc()
+        if self._op == "lease" and self.lease.held:
+            self.metrics.lease_renewals.labels(result="error").inc()
+        if self.lease.out_of_touch():
+            self._lost("redis_unreachable")
+        self.log.warning(
+            "hasched.redis.error", op=self._op, error=type(exc).__name__, attempt=state.attempt_number
+        )
+
+    def _shutdown(self) -> None:
+        try:
+            if self.lease.held and self.lease.release():
+                self.metrics.transitions.labels(event="released").inc()
+                self.log.info("hasched.lease.released", epoch=self.lease.epoch)
+            self._redis.zrem(self.store.keys.instances, self.instance_id)
+        except Exception as e:  # shutting down: report and go
+            self.log.warning("hasched.instance.shutdown_error", error=type(e).__name__)
+        self.metrics.leader.set(0)
+        self.log.info("hasched.instance.stopped")

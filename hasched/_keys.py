@@ -1,0 +1,106 @@
+"""Every Redis key name hasched uses, built in one place.
+
+All keys of a namespace share the `{namespace}` hash tag, so they live in one Redis Cluster slot.
+RQ's own keys (jobs, queues) are RQ's: they are named by RQ's classes, never here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The key names of one namespace."""
+
+    namespace: str
+
+    @property
+    def _p(self) -> str:
+        return "{" + self.namespace + "}"
+
+    @property
+    def defs(self) -> str:
+        """HASH schedule id -> JSON definition (with schema version)."""
+        return f"{self._p}:defs"
+
+    @property
+    def rev(self) -> str:
+        """HASH schedule id -> revision, bumped by every client write; guards the leader's advance."""
+        return f"{self._p}:rev"
+
+    @property
+    def rev_counter(self) -> str:
+        """Counter that hands out revisions, so a revision is never reused, even after a delete."""
+        return f"{self._p}:revseq"
+
+    @property
+    def state(self) -> str:
+        """HASH schedule id -> JSON progress {"next": µs or null, "n": fires consumed}."""
+        return f"{self._p}:state"
+
+    @property
+    def due(self) -> str:
+        """ZSET schedule id -> µs when the leader must act (next nominal fire plus jitter)."""
+        return f"{self._p}:due"
+
+    @property
+    def fires(self) -> str:
+        """HASH schedule id -> number of fires enqueued."""
+        return f"{self._p}:fires"
+
+    @property
+    def last_job(self) -> str:
+        """HASH schedule id -> RQ job id of its last enqueued fire (for overlap=skip)."""
+        return f"{self._p}:last"
+
+    @property
+    def paused(self) -> str:
+        """SET of paused schedule ids (so counts need no scan)."""
+        return f"{self._p}:paused"
+
+    @property
+    def invalid(self) -> str:
+        """SET of schedule ids whose record could not be read; they are out of `due` until fixed."""
+        return f"{self._p}:invalid"
+
+    def claim(self, schedule_id: str, fire_us: int) -> str:
+        """STRING marker: this fire was handled; it is never enqueued again while it exists."""
+        return f"{self._p}:claim:{schedule_id}:{fire_us}"
+
+    @property
+    def lease(self) -> str:
+        """STRING "instance_id|epoch" with a TTL: who leads."""
+        return f"{self._p}:lease"
+
+    @property
+    def epoch(self) -> str:
+        """Counter of lease grants; only goes up."""
+        return f"{self._p}:epoch"
+
+    @property
+    def instances(self) -> str:
+        """ZSET instance id -> last heartbeat (ms, Redis clock)."""
+        return f"{self._p}:instances"
+
+    @property
+    def wake(self) -> str:
+        """Pub/sub channel: a schedule changed ("schedule") or the lease was released ("lease")."""
+        return f"{self._p}:wake"
+
+    def job_id(self, schedule_id: str, fire_us: int) -> str:
+        """The RQ job id of a fire: the same fire always gets the same id."""
+        return f"hasched-{self.tag}-{schedule_id}-{fire_us}"
+
+    def trigger_job_id(self, schedule_id: str, now_us: int) -> str:
+        """The RQ job id of a manual trigger, apart from the schedule's own fires."""
+        return f"hasched-{self.tag}-{schedule_id}-t{now_us}"
+
+    @property
+    def tag(self) -> str:
+        """A short digest of the namespace, so two namespaces never share a job id."""
+        return hashlib.sha1(self.namespace.encode()).hexdigest()[:8]

@@ -1,0 +1,74 @@
+"""Every Prometheus metric hasched exports (SPEC 7), on a registry of hasched's own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from hasched import __version__
+
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+TICK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The metric families of one instance. Followers export them too (leader = 0)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry if registry is not None else CollectorRegistry()
+        self.leader = Gauge("hasched_leader", "1 while this instance holds the lease", registry=r)
+        self.leader_epoch = Gauge(
+            "hasched_leader_epoch", "Epoch of the lease this instance last saw", registry=r
+        )
+        self.heartbeat = Gauge(
+            "hasched_heartbeat_timestamp_seconds",
+            "Unix time of this instance's last successful heartbeat",
+            registry=r,
+        )
+        self.lease_renewals = Counter(
+            "hasched_lease_renewals", "Lease renewals by result", ["result"], registry=r
+        )
+        self.transitions = Counter(
+            "hasched_leader_transitions", "Leadership changes of this instance", ["event"], registry=r
+        )
+        self.fires_enqueued = Counter(
+            "hasched_fires_enqueued", "Fires enqueued by this instance", ["queue"], registry=r
+        )
+        self.fires_skipped = Counter(
+            "hasched_fires_skipped", "Fires not enqueued, by reason", ["reason"], registry=r
+        )
+        self.fire_lag = Histogram(
+            "hasched_fire_lag_seconds",
+            "Enqueue time minus nominal fire time (jitter excluded)",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.tick_duration = Histogram(
+            "hasched_tick_duration_seconds", "One pass of the leader loop", buckets=TICK_BUCKETS, registry=r
+        )
+        self.schedules = Gauge(
+            "hasched_schedules", "Stored schedules by state (leader)", ["state"], registry=r
+        )
+        self.next_fire = Gauge(
+            "hasched_next_fire_seconds",
+            "Seconds until the earliest next fire; negative means behind (leader)",
+            registry=r,
+        )
+        self.instances = Gauge("hasched_instances", "Live instances in the registry", registry=r)
+        self.redis_errors = Counter("hasched_redis_errors", "Failed Redis operations", ["op"], registry=r)
+        self.schedules_invalid = Counter(
+            "hasched_schedules_invalid", "Stored schedules skipped as unreadable", registry=r
+        )
+        self.build_info = Gauge("hasched_build_info", "Always 1", ["version"], registry=r)
+        self.build_info.labels(version=__version__).set(1)
+        self._prime()
+
+    def _prime(self) -> None:
+        """Create every labelled series at 0, so dashboards and rate() see them from the start."""
+        for result in ("ok", "lost", "error"):
+            self.lease_renewals.labels(result=result)
+        for event in ("acquired", "lost", "released"):
+            self.transitions.labels(event=event)
+        for reason in ("claimed", "missed", "overlap", "fenced"):
+            self.fires_skipped.labels(reason=reason)
+        for state in ("active", "paused"):
+            self.schedules.labels(state=state)

@@ -1,0 +1,151 @@
+"""What the leader does with one schedule at one instant: the pure core of a tick.
+
+Times are integer microseconds since the Unix epoch (UTC), read from Redis's clock by the caller.
+Nothing here touches Redis or RQ, so every rule (repeat, start/end, catch-up, jitter) is tested
+with plain tables and hypothesis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from hasched._model import Schedule
+from hasched._triggers import CronSpec, from_us, jitter_us, next_cron, next_every, parse_cron, to_us
+
+US = 1_000_000
+MAX_FIRES_PER_TICK = 1000
+# A fire at most this late counts as on time: it is enqueued whatever the catch-up policy, so a
+# busy leader or a very short interval never turns ordinary latency into "missed" fires.
+ON_TIME_GRACE_US = 1 * US
+# Overdue fires of a cron schedule that are counted one by one before the rest is jumped over.
+_MAX_MISSED_WALK = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A schedule's progress: its next nominal fire (None once finished) and fires consumed."""
+
+    next_us: int | None
+    n: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The outcome of planning one schedule at `now`: fires to enqueue and the state after them."""
+
+    fires: list[int] = field(default_factory=list)
+    missed: int = 0
+    state: State = State(None)
+    due_us: int | None = None
+
+
+@lru_cache(maxsize=4096)
+def _cron_spec(expr: str) -> CronSpec:
+    return parse_cron(expr)
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def next_after(s: Schedule, after_us: int) -> int | None:
+    """The schedule's first nominal fire strictly after `after_us`, within start/end, or None."""
+    floor_us = after_us
+    if s.start is not None:
+        floor_us = max(floor_us, to_us(s.start) - 1)
+    if s.at is not None:
+        nxt: int | None = to_us(s.at) if to_us(s.at) > floor_us else None
+    elif s.every is not None:
+        start_us = to_us(s.start) if s.start is not None else 0
+        nxt = next_every(start_us, every_us(s.every), floor_us)
+    else:
+        assert s.cron is not None
+        nxt = to_us(next_cron(_cron_spec(s.cron), _zone(s.timezone), from_us(floor_us)))
+    if nxt is not None and s.end is not None and nxt > to_us(s.end):
+        return None
+    return nxt
+
+
+def every_us(every: float) -> int:
+    """An interval in whole microseconds (the unit of every fire time)."""
+    return max(1, round(every * US))
+
+
+def initial_state(s: Schedule, now_us: int) -> State:
+    """The state of a schedule created (or resumed, or re-triggered) at `now`.
+
+    Its first fire is the first fire time at or after now; an `at` in the past fires at once
+    (creation rejects one older than the catch-up window).
+    """
+    if s.at is not None:
+        return State(to_us(s.at))
+    return State(next_after(s, now_us - 1))
+
+
+def due_time(s: Schedule, nominal_us: int) -> int:
+    """When the leader should act on a nominal fire: the fire time plus its fixed jitter."""
+    if s.jitter <= 0:
+        return nominal_us
+    following = next_after(s, nominal_us)
+    gap = None if following is None else following - nominal_us
+    return nominal_us + jitter_us(s.id, nominal_us, s.jitter, gap)
+
+
+def plan(s: Schedule, state: State, now_us: int) -> Plan:
+    """Which fires of `s` to enqueue at `now`, how many are missed, and the state after them."""
+    window_start = now_us - round(s.catchup_window * US)
+    pending: list[int] = []
+    missed = 0
+    nxt, n = state.next_us, state.n
+    while nxt is not None and nxt <= now_us and not _exhausted(s, n):
+        if len(pending) >= MAX_FIRES_PER_TICK:
+            break  # the rest is still due: the next tick carries on from here
+        if nxt < window_start:
+            skipped, nxt, n = _skip_to_window(s, nxt, n, window_start)
+            missed += skipped
+            continue
+        pending.append(nxt)
+        nxt, n = next_after(s, nxt), n + 1
+    if _exhausted(s, n):
+        nxt = None
+    fires, dropped = _apply_catchup(s.catchup, pending, now_us)
+    due = None if nxt is None else due_time(s, nxt)
+    return Plan(fires=fires, missed=missed + dropped, state=State(nxt, n), due_us=due)
+
+
+def _exhausted(s: Schedule, n: int) -> bool:
+    return s.repeat is not None and n >= s.repeat
+
+
+def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[int, int | None, int]:
+    """Count fires older than the catch-up window as missed and move past them."""
+    if s.every is not None:
+        step = every_us(s.every)
+        count = (window_start - nxt + step - 1) // step
+        if s.repeat is not None:
+            count = min(count, s.repeat - n)
+        new_next = nxt + count * step
+        if s.end is not None and new_next > to_us(s.end):
+            return count, None, n + count
+        return count, new_next, n + count
+    count = 0
+    cur: int | None = nxt
+    while cur is not None and cur < window_start and not _exhausted(s, n + count):
+        if count >= _MAX_MISSED_WALK:
+            return count, next_after(s, window_start - 1), n + count
+        cur, count = next_after(s, cur), count + 1
+    return count, cur, n + count
+
+
+def _apply_catchup(policy: str, pending: list[int], now_us: int) -> tuple[list[int], int]:
+    """Keep the fires the catch-up policy allows; the rest are missed (SPEC 2.3)."""
+    if policy == "all" or not pending:
+        return pending, 0
+    on_time = [t for t in pending if now_us - t <= ON_TIME_GRACE_US]
+    late = pending[: len(pending) - len(on_time)]
+    if policy == "latest" and late and not on_time:
+        return [late[-1]], len(late) - 1
+    return on_time, len(late)

@@ -1,0 +1,86 @@
+"""The atomic Redis steps, each one named function with a typed result.
+
+Each Lua script lives in `hasched/lua/`, headed by its KEYS, ARGV and return value. They are
+registered once per connection with `register_script`, whose `Script` objects reload themselves
+after NOSCRIPT (a restarted Redis). No other module calls EVAL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis import Redis
+from redis.commands.core import Script
+
+from hasched._keys import Keys
+
+_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit")
+
+
+def _source(name: str) -> str:
+    return resources.files("hasched").joinpath("lua", f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """The answer to a lease request: granted with an epoch, or who holds it now."""
+
+    granted: bool
+    epoch: int
+    holder: str | None
+
+
+class Scripts:
+    """The registered scripts of one Redis connection and namespace."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.keys = keys
+        self._s: dict[str, Script] = {n: redis.register_script(_source(n)) for n in _NAMES}
+
+    def acquire(self, instance_id: str, ttl_ms: int, min_epoch: int) -> Grant:
+        """Ask for the lease; a grant carries a fresh epoch above `min_epoch`."""
+        k = self.keys
+        ok, value = self._s["acquire"](keys=[k.lease, k.epoch], args=[instance_id, ttl_ms, min_epoch])
+        if ok == 1:
+            return Grant(True, int(value), instance_id)
+        holder, _, epoch = _text(value).rpartition("|")
+        return Grant(False, int(epoch) if epoch.isdigit() else 0, holder)
+
+    def renew(self, lease_value: str, ttl_ms: int) -> bool:
+        """Extend the lease if it is still ours with the same epoch."""
+        return bool(self._s["renew"](keys=[self.keys.lease], args=[lease_value, ttl_ms]))
+
+    def release(self, lease_value: str) -> bool:
+        """Drop the lease if it is ours and wake the followers."""
+        k = self.keys
+        return bool(self._s["release"](keys=[k.lease], args=[lease_value, k.wake]))
+
+    def heartbeat(self, instance_id: str, forget_after_ms: int) -> int:
+        """Record a heartbeat; returns its time in ms on Redis's clock."""
+        return int(self._s["heartbeat"](keys=[self.keys.instances], args=[instance_id, forget_after_ms]))
+
+    def upsert(
+        self, sid: str, definition: str, state: str, due_us: int | None, paused: bool, expect: str
+    ) -> int:
+        """Write a schedule's definition and progress; returns its new revision."""
+        k = self.keys
+        keys = [k.defs, k.rev, k.rev_counter, k.state, k.due, k.paused, k.invalid]
+        due = "" if due_us is None else str(due_us)
+        args = [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
+        return int(self._s["upsert"](keys=keys, args=args))
+
+    def delete(self, sid: str) -> bool:
+        """Remove a schedule (its claim markers stay until they expire)."""
+        k = self.keys
+        keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid]
+        return bool(self._s["delete"](keys=keys, args=[sid]))
+
+    def commit(self, keys: list[str], args: list[Any]) -> str:
+        """Run the commit script on a prepared batch (see `hasched._commit`)."""
+        return _text(self._s["commit"](keys=keys, args=args))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,41 @@
+"""Job functions that real `rq worker`s run in the tests: each records what ran to Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+from rq import get_current_job
+
+LEDGER = "test:ledger"
+
+
+def record(tag: str = "") -> str:
+    """Append (schedule, fire time, epoch, job id, worker pid) to the ledger list."""
+    job = get_current_job()
+    assert job is not None
+    entry = {
+        "schedule_id": job.meta.get("hasched_schedule_id"),
+        "fire_time": job.meta.get("hasched_fire_time"),
+        "epoch": job.meta.get("hasched_epoch"),
+        "job_id": job.id,
+        "tag": tag,
+        "pid": os.getpid(),
+    }
+    job.connection.rpush(LEDGER, json.dumps(entry))
+    return tag
+
+
+async def record_async(tag: str = "") -> str:
+    """The same, as a coroutine (RQ runs `async def` jobs)."""
+    await asyncio.sleep(0)
+    return record(tag)
+
+
+def fail(message: str = "boom") -> None:
+    raise RuntimeError(message)
+
+
+def add(a: int, b: int) -> int:
+    return a + b
