@@ -54,7 +54,7 @@ def build_job(s: Schedule, job_id: str, connection: Redis, meta: Mapping[str, An
     """An RQ job for one run of `s`, ready for `Queue.enqueue_job` or `to_dict`."""
     return Job.create(
         func=s.func,
-        args=list(s.args),
+        args=tuple(s.args),
         kwargs=dict(s.kwargs),
         connection=connection,
         id=job_id,

@@ -168,11 +168,9 @@ def _split(expr: str) -> tuple[str, ...]:
 
 def _parse_field(text: str, field: _Field) -> frozenset[int]:
     try:
-        values = frozenset(v for item in text.split(",") for v in _parse_item(item, field))
+        return frozenset(v for item in text.split(",") for v in _parse_item(item, field))
     except _Syntax as exc:
         raise CronError(f'bad {field.name} field "{text}" ({exc})', field.name) from None
-    # Sunday may be spelled 0 or 7; the satisfiability check wants one spelling.
-    return frozenset(0 if field.hi == 7 and v == 7 else v for v in values)
 
 
 def _parse_item(item: str, field: _Field) -> range:
@@ -262,9 +260,7 @@ def next_cron(spec: CronSpec, tz: ZoneInfo, after: datetime) -> datetime:
     return _next_in_second_pass(spec, tz, wall, fold_start + (late - early))
 
 
-def _next_in_first_pass(
-    spec: CronSpec, tz: ZoneInfo, wall: datetime, fold_start: datetime
-) -> datetime:
+def _next_in_first_pass(spec: CronSpec, tz: ZoneInfo, wall: datetime, fold_start: datetime) -> datetime:
     """`wall` is in a repeated hour and `now` in its first pass."""
     best = _first_instant(_candidate(spec, wall), tz)
     if spec.wildcard_hour:
@@ -276,9 +272,7 @@ def _next_in_first_pass(
     return best
 
 
-def _next_in_second_pass(
-    spec: CronSpec, tz: ZoneInfo, wall: datetime, fold_end: datetime
-) -> datetime:
+def _next_in_second_pass(spec: CronSpec, tz: ZoneInfo, wall: datetime, fold_end: datetime) -> datetime:
     """`wall` is in a repeated hour and `now` in its second pass."""
     candidate = _candidate(spec, wall)
     if candidate < fold_end:

@@ -60,9 +60,7 @@ def _fires(expr: str, tz: ZoneInfo, start: datetime, end: datetime) -> list[date
         (LORD_HOWE, "2026-04-04T15:00", 660, 630),
     ],
 )
-def test_tables_use_the_real_transitions(
-    tz: ZoneInfo, change: str, before: int, after: int
-) -> None:
+def test_tables_use_the_real_transitions(tz: ZoneInfo, change: str, before: int, after: int) -> None:
     at = _utc(change)
     assert (at - timedelta(seconds=1)).astimezone(tz).utcoffset() == timedelta(minutes=before)
     assert at.astimezone(tz).utcoffset() == timedelta(minutes=after)
@@ -238,9 +236,7 @@ DAYS: list[tuple[str, str, str, str, str, str, list[Piece]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("zone", "day", "next_day", "start_off", "end_off", "expr", "pieces"), DAYS
-)
+@pytest.mark.parametrize(("zone", "day", "next_day", "start_off", "end_off", "expr", "pieces"), DAYS)
 def test_whole_dst_day(
     zone: str, day: str, next_day: str, start_off: str, end_off: str, expr: str, pieces: list[Piece]
 ) -> None:
@@ -505,9 +501,7 @@ gaps = st.one_of(st.none(), st.integers(1, 10**10))
     jitter_s=st.floats(0, 86_400, allow_nan=False),
     gap=gaps,
 )
-def test_jitter_within_bounds(
-    schedule_id: str, fire_us: int, jitter_s: float, gap: int | None
-) -> None:
+def test_jitter_within_bounds(schedule_id: str, fire_us: int, jitter_s: float, gap: int | None) -> None:
     got = jitter_us(schedule_id, fire_us, jitter_s, gap)
     assert got == jitter_us(schedule_id, fire_us, jitter_s, gap)
     if jitter_s == 0:
@@ -588,8 +582,6 @@ def test_to_us_from_us_round_trip(dt: datetime) -> None:
     assert back.tzinfo is UTC
 
 
-@given(
-    st.integers(to_us(datetime.min.replace(tzinfo=UTC)), to_us(datetime.max.replace(tzinfo=UTC)))
-)
+@given(st.integers(to_us(datetime.min.replace(tzinfo=UTC)), to_us(datetime.max.replace(tzinfo=UTC))))
 def test_from_us_to_us_round_trip(us: int) -> None:
     assert to_us(from_us(us)) == us

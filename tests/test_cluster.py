@@ -1,0 +1,168 @@
+"""Real `hasched run` processes and real `rq worker`s on a private redis-server."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from cluster import BIN, Cluster
+from helpers import ledger, wait_for
+from redis import Redis
+from redis_server import RedisServer
+from rq.job import Job
+
+from hasched import Scheduler
+from hasched._triggers import from_us, to_us
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def cluster(redis_server: RedisServer, redis: Redis) -> Iterator[Cluster]:
+    c = Cluster(redis_server.url, namespace="ct", lease_ttl=2.0, retry_period=0.2)
+    yield c
+    c.stop()
+
+
+def redis_now(redis: Redis) -> datetime:
+    sec, usec = redis.time()
+    return from_us(int(sec) * 1_000_000 + int(usec))
+
+
+def fire_times(entries: list[dict[str, object]], sid: str) -> list[datetime]:
+    return sorted(datetime.fromisoformat(str(e["fire_time"])) for e in entries if e["schedule_id"] == sid)
+
+
+def test_cron_interval_and_one_off_run_in_a_real_worker(cluster: Cluster, redis: Redis) -> None:
+    cluster.start_instance("a")
+    cluster.start_worker()
+    cluster.wait_leader()
+    sched = Scheduler(redis, "ct")
+    now = redis_now(redis)
+    sched.cron("cron", "* * * * * *", "jobs.record", args=["cron"])  # every second, seconds first
+    sched.every("interval", 0.5, "jobs.record", args=["interval"], start=now)
+    sched.at("once", now + timedelta(seconds=1), "jobs.record_async", args=["once"])
+    wait_for(lambda: len(fire_times(ledger(redis), "cron")) >= 3, timeout=15)
+    wait_for(lambda: fire_times(ledger(redis), "once"), timeout=15)
+    entries = ledger(redis)
+    crons, intervals = fire_times(entries, "cron"), fire_times(entries, "interval")
+    assert all(t.microsecond == 0 for t in crons)
+    assert all((to_us(t) - to_us(now)) % 500_000 == 0 for t in intervals)
+    assert fire_times(entries, "once") == [now + timedelta(seconds=1)]
+    for e in entries:
+        job = Job.fetch(str(e["job_id"]), connection=redis)
+        fire = datetime.fromisoformat(str(e["fire_time"]))
+        assert job.enqueued_at is not None
+        lateness = job.enqueued_at.replace(tzinfo=fire.tzinfo) - fire
+        assert timedelta(0) <= lateness < timedelta(seconds=1), (e, job.enqueued_at)
+        assert job.meta["hasched_epoch"] == e["epoch"] >= 1
+        assert job.get_status() == "finished"
+    assert len({e["job_id"] for e in entries}) == len(entries)
+
+
+def test_a_new_schedule_wakes_the_sleeping_leader(cluster: Cluster, redis: Redis) -> None:
+    # With a 30 s lease the idle leader sleeps 10 s between renewals; only the wake-up on
+    # the schedule write can make the fire prompt.
+    cluster.lease_ttl = 30
+    cluster.start_instance("a")
+    cluster.wait_leader()
+    time.sleep(0.5)
+    sched = Scheduler(redis, "ct")
+    sched.at("now", redis_now(redis), "jobs.record")
+    job_id = wait_for(lambda: redis.lrange("rq:queue:default", 0, -1), timeout=5)[0]
+    job = Job.fetch(job_id.decode(), connection=redis)
+    fire = datetime.fromisoformat(job.meta["hasched_fire_time"])
+    assert job.enqueued_at is not None
+    assert job.enqueued_at.replace(tzinfo=fire.tzinfo) - fire < timedelta(seconds=2)
+
+
+def test_sigkill_of_the_leader_loses_and_doubles_nothing(cluster: Cluster, redis: Redis) -> None:
+    for name in ("a", "b", "c"):
+        cluster.start_instance(name)
+    cluster.start_worker()
+    leader, epoch = cluster.wait_leader()
+    sched = Scheduler(redis, "ct")
+    start = redis_now(redis) + timedelta(seconds=0.5)
+    for i in range(3):
+        sched.every(f"iv{i}", 0.2, "jobs.record", start=start, catchup="all")
+    time.sleep(2)
+    cluster.instances[leader].signal(signal.SIGKILL)
+    _, new_epoch = cluster.wait_leader(exclude=leader)
+    assert new_epoch > epoch
+    time.sleep(2)
+    for i in range(3):
+        sched.pause(f"iv{i}")
+    end = redis_now(redis)
+    wait_for(lambda: redis.llen("rq:queue:default") == 0, timeout=20)
+    time.sleep(0.3)
+    entries = ledger(redis)
+    counts = Counter((e["schedule_id"], e["fire_time"]) for e in entries)
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    for i in range(3):
+        got = fire_times(entries, f"iv{i}")
+        steps = [(to_us(t) - to_us(start)) // 200_000 for t in got]
+        assert steps == list(range(len(steps))), f"iv{i}: gaps in {steps}\n{cluster.report()}"
+        assert end - got[-1] < timedelta(seconds=1)
+    assert {e["epoch"] for e in entries} >= {epoch, new_epoch}
+
+
+def test_paused_leader_enqueues_nothing_after_losing_the_lease(cluster: Cluster, redis: Redis) -> None:
+    for name in ("a", "b"):
+        cluster.start_instance(name)
+    cluster.start_worker()
+    leader, epoch = cluster.wait_leader()
+    sched = Scheduler(redis, "ct")
+    sched.every("iv", 0.1, "jobs.record", start=redis_now(redis), catchup="all")
+    time.sleep(1)
+    cluster.instances[leader].signal(signal.SIGSTOP)
+    new_leader, new_epoch = cluster.wait_leader(exclude=leader)
+    time.sleep(3 * cluster.lease_ttl)
+    resumed_at = redis_now(redis)
+    cluster.instances[leader].signal(signal.SIGCONT)
+    time.sleep(1.5)
+    assert cluster.leader() == (new_leader, new_epoch)
+    entries = ledger(redis)
+    late_old = [
+        e for e in entries if e["epoch"] == epoch and datetime.fromisoformat(str(e["fire_time"])) > resumed_at
+    ]
+    assert late_old == []
+    counts = Counter((e["schedule_id"], e["fire_time"]) for e in entries)
+    assert max(counts.values()) == 1
+    events = [e["event"] for e in cluster.instances[leader].events()]
+    assert "hasched.lease.lost" in events, cluster.report()
+
+
+def test_replace_and_recreate_never_refire(cluster: Cluster, redis: Redis) -> None:
+    cluster.start_instance("a")
+    cluster.start_worker()
+    cluster.wait_leader()
+    when = (redis_now(redis) + timedelta(seconds=0.5)).isoformat()
+    add = [
+        str(BIN / "hasched"),
+        "schedule",
+        "add",
+        "--redis-url",
+        cluster.redis_url,
+        "--namespace",
+        "ct",
+        "--id",
+        "x",
+        "--func",
+        "jobs.record",
+        "--at",
+        when,
+    ]
+    subprocess.run(add, check=True, capture_output=True)
+    wait_for(lambda: ledger(redis), timeout=10)
+    subprocess.run([*add, "--replace"], check=True, capture_output=True)
+    subprocess.run([*add[:2], "rm", *add[3:7], "x"], check=True, capture_output=True)
+    subprocess.run(add, check=True, capture_output=True)
+    time.sleep(1.5)
+    assert len(ledger(redis)) == 1
+    skipped = [e for e in cluster.instances["a"].events() if e["event"] == "hasched.fire.claimed"]
+    assert skipped and skipped[0]["schedule_id"] == "x"

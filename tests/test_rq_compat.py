@@ -1,0 +1,66 @@
+"""RQ must see a hasched job exactly as one it enqueued itself. Runs on the newest RQ and, via
+`make test-rq-oldest`, on the oldest supported one."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import Job
+from rq.registry import FailedJobRegistry, FinishedJobRegistry
+
+from hasched import Scheduler
+from hasched._lease import Lease
+from hasched._store import Store
+from hasched._tick import Ticker
+from hasched._triggers import from_us
+
+NS = "compat"
+# Fields that differ between any two jobs (ids, clocks) or carry hasched's own data.
+VARYING = {"created_at", "enqueued_at", "meta", "last_heartbeat", "started_at", "ended_at"}
+
+
+def fire_now(redis: Redis, func: str, args: list[object], **fields: object) -> Job:
+    store = Store(redis, NS)
+    lease = Lease(store.scripts, "compat", 10)
+    assert lease.try_acquire()
+    Scheduler(redis, NS).at("s", from_us(store.now_us()), func, args=args, **fields)
+    report = Ticker(store, redis).tick(lease.value, lease.epoch, store.now_us())
+    assert len(report.outcome.enqueued) == 1
+    return Job.fetch(report.outcome.enqueued[0].job_id, connection=redis)
+
+
+def test_job_hash_matches_rq_enqueue(redis: Redis) -> None:
+    ours = fire_now(redis, "jobs.add", [1, 2], timeout=30, result_ttl=600, description="sum")
+    theirs = Queue("default", connection=redis).enqueue(
+        "jobs.add", 1, 2, job_timeout=30, result_ttl=600, description="sum"
+    )
+    raw_ours = {k.decode(): v for k, v in redis.hgetall(ours.key).items()}
+    raw_theirs = {k.decode(): v for k, v in redis.hgetall(theirs.key).items()}
+    assert set(raw_ours) - {"meta"} == set(raw_theirs)
+    for name in set(raw_theirs) - VARYING:
+        assert raw_ours[name] == raw_theirs[name], name
+    assert ours.func_name == theirs.func_name == "jobs.add"
+    assert (ours.args, ours.kwargs) == (theirs.args, theirs.kwargs)
+    assert ours.get_status() == theirs.get_status() == "queued"
+    assert ours.origin == "default" and ours.enqueued_at is not None
+    assert Queue("default", connection=redis).job_ids == [ours.id, theirs.id]
+
+
+def test_worker_runs_hasched_jobs_and_records_success(redis: Redis) -> None:
+    job = fire_now(redis, "jobs.add", [20, 22])
+    assert SimpleWorker(["default"], connection=redis).work(burst=True)
+    job.refresh()
+    assert job.get_status() == "finished"
+    assert job.return_value() == 42
+    assert job.id in FinishedJobRegistry("default", connection=redis).get_job_ids()
+    assert job.meta["hasched_schedule_id"] == "s"
+
+
+def test_worker_records_failure(redis: Redis) -> None:
+    job = fire_now(redis, "jobs.fail", ["expected failure"], queue="low")
+    SimpleWorker(["low"], connection=redis).work(burst=True)
+    job.refresh()
+    assert job.get_status() == "failed"
+    assert job.id in FailedJobRegistry("low", connection=redis).get_job_ids()
+    result = job.latest_result()
+    assert result is not None and "expected failure" in (result.exc_string or "")
