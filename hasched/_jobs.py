@@ -32,12 +32,14 @@ def queue_key(name: str) -> str:
 
 def queues_set_key() -> str:
     """RQ's set of all queue keys."""
-    return str(Queue.redis_queues_keys)
+    key = Queue.redis_queues_keys
+    return key.decode() if isinstance(key, bytes) else str(key)
 
 
 def job_key(job_id: str) -> str:
-    """RQ's key for a job's hash."""
-    return str(Job.key_for(job_id))
+    """RQ's key for a job's hash (older RQs return it as bytes)."""
+    key = Job.key_for(job_id)
+    return key.decode() if isinstance(key, bytes) else str(key)
 
 
 def fire_meta(s: Schedule, fire_us: int, epoch: int) -> dict[str, Any]:

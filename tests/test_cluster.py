@@ -166,3 +166,27 @@ def test_replace_and_recreate_never_refire(cluster: Cluster, redis: Redis) -> No
     assert len(ledger(redis)) == 1
     skipped = [e for e in cluster.instances["a"].events() if e["event"] == "hasched.fire.claimed"]
     assert skipped and skipped[0]["schedule_id"] == "x"
+
+
+def test_instances_survive_redis_going_away_and_epoch_keeps_rising() -> None:
+    server = RedisServer().start()  # no persistence: the restart below loses every key
+    c = Cluster(server.url, namespace="ct", lease_ttl=1.0, retry_period=0.2)
+    try:
+        c.start_instance("a")
+        c.start_instance("b")
+        _, epoch = c.wait_leader()
+        time.sleep(1)  # let the follower try (and see the leader's epoch) a few times
+        server.kill()
+        time.sleep(3)  # 3x the lease TTL without Redis
+        assert all(p.alive() for p in c.instances.values()), c.report()
+        server.start()
+        _, new_epoch = c.wait_leader(timeout=15)
+        assert new_epoch > epoch  # the counter was lost, yet no epoch is reused
+        sched = Scheduler(server.client(), "ct")
+        sched.at("after", redis_now(server.client()), "jobs.record")
+        wait_for(lambda: server.client().llen("rq:queue:default") == 1, timeout=10)
+        errors = [e for p in c.instances.values() for e in p.events() if e["event"] == "hasched.redis.error"]
+        assert errors, "the outage was not reported in the logs"
+    finally:
+        c.stop()
+        server.stop()
