@@ -14,20 +14,20 @@ from hasched.api import Scheduler
 from hasched.errors import (
     HaschedError,
     InvalidRecord,
-    LeaseLost,
     ScheduleExists,
     ScheduleNotFound,
+    StartupError,
     ValidationError,
 )
 
 __all__ = [
     "HaschedError",
     "InvalidRecord",
-    "LeaseLost",
     "Schedule",
     "ScheduleExists",
     "ScheduleNotFound",
     "Scheduler",
+    "StartupError",
     "ValidationError",
     "__version__",
 ]

@@ -13,6 +13,7 @@ from typing import Any
 from hasched import _log
 from hasched._connect import connect
 from hasched._daemon import Daemon
+from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
 from hasched._model import parse_datetime
 from hasched._settings import Connection, RunSettings, default_instance_id
@@ -20,7 +21,7 @@ from hasched._status import render_text, status
 from hasched._store import Store
 from hasched._triggers import from_us
 from hasched.api import Scheduler, describe, make, next_fire_times
-from hasched.errors import ValidationError
+from hasched.errors import StartupError, ValidationError
 
 
 def connection_of(args: argparse.Namespace) -> Connection:
@@ -54,10 +55,22 @@ def _print_json(value: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     _log.configure(settings.log_format, settings.log_level)
-    daemon = Daemon(settings, connect(settings.connection))
+    # A call blocked longer than a third of the lease is worth abandoning and retrying.
+    daemon = Daemon(settings, connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: daemon.request_stop())
-    daemon.run()
+    endpoints = None
+    if settings.metrics_addr:
+        try:
+            endpoints = HttpEndpoints(settings.metrics_addr, daemon.metrics.registry, daemon.health,
+                                      daemon.status).start()  # fmt: skip
+        except OSError as e:
+            raise StartupError(f"metrics-addr {settings.metrics_addr}: {e.strerror or e}") from None
+    try:
+        daemon.run()
+    finally:
+        if endpoints is not None:
+            endpoints.stop()
     return 0
 
 
@@ -70,6 +83,8 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
     instance_id = args.instance_id or default_instance_id()
     if "|" in instance_id or not instance_id.isprintable() or len(instance_id) > 200:
         raise ValidationError("instance-id", f"must be printable, without '|', got {instance_id!r}")
+    if args.metrics_addr:
+        parse_addr(args.metrics_addr)
     log_format = args.log_format or ("console" if sys.stderr.isatty() else "json")
     return RunSettings(
         connection=connection_of(args),

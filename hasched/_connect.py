@@ -12,17 +12,21 @@ from hasched._settings import Connection
 SOCKET_TIMEOUT = 5.0
 
 
-def connect(conn: Connection) -> Redis:
-    """A Redis client for `conn`; with Sentinel it follows the primary across failovers."""
+def connect(conn: Connection, timeout: float = SOCKET_TIMEOUT) -> Redis:
+    """A Redis client for `conn`; with Sentinel it follows the primary across failovers.
+
+    `timeout` bounds every socket wait: a Redis that stops answering must surface as an error the
+    loop can count and retry, not as a call that hangs past the lease.
+    """
     if conn.sentinel:
-        sentinel = Sentinel(list(conn.sentinel), socket_timeout=SOCKET_TIMEOUT)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(list(conn.sentinel), socket_timeout=timeout)  # type: ignore[no-untyped-call]
         master = sentinel.master_for(  # type: ignore[no-untyped-call]
-            conn.sentinel_master or "mymaster", socket_timeout=SOCKET_TIMEOUT
+            conn.sentinel_master or "mymaster", socket_timeout=timeout
         )
         return cast(Redis, master)
     return Redis.from_url(
         conn.redis_url,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         health_check_interval=30,
     )

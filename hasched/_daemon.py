@@ -15,6 +15,7 @@ from hasched._lease import Lease
 from hasched._metrics import Metrics
 from hasched._retry import redis_backoff, retry_transient
 from hasched._settings import RunSettings
+from hasched._status import status
 from hasched._store import Store
 from hasched._tick import Ticker, TickReport
 from hasched._waker import Waker
@@ -38,11 +39,24 @@ class Daemon:
         self._wake = threading.Event()
         self._next_acquire = 0.0
         self._next_heartbeat = 0.0
-        self._op = "connect"
+        self._op = "lease"
         self.redis_ok_at = 0.0  # monotonic time Redis last answered
         self.loop_at = time.monotonic()  # monotonic time the loop last went round
 
     # -- control ---------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while the loop goes round and Redis answered within the lease TTL."""
+        now, ttl = time.monotonic(), self.settings.lease_ttl
+        loop_age, redis_age = now - self.loop_at, now - self.redis_ok_at
+        ok = loop_age <= ttl and redis_age <= ttl
+        detail = {"ok": ok, "loop_age_seconds": round(loop_age, 3), "leader": self.lease.held,
+                  "redis_age_seconds": round(redis_age, 3), "instance_id": self.instance_id}  # fmt: skip
+        return ok, detail
+
+    def status(self) -> dict[str, Any]:
+        """`hasched status --json` as this instance sees it."""
+        return status(self.store)
 
     def request_stop(self) -> None:
         """Ask the loop to finish its pass, release the lease and return."""
@@ -153,6 +167,7 @@ class Daemon:
         while True:
             now_us, read_at = self.store.now_us(), time.perf_counter()
             report = self.ticker.tick(self.lease.value, self.lease.epoch, now_us)
+            self.loop_at = self.redis_ok_at = time.monotonic()
             self._record(report, read_at)
             if report.outcome.fenced:
                 self._fenced(report)

@@ -7,6 +7,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from hasched import __version__
 
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# The Redis operations `hasched_redis_errors_total{op}` distinguishes (the daemon's loop steps).
+REDIS_OPS = ("lease", "heartbeat", "tick")
 TICK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -72,3 +74,6 @@ class Metrics:
             self.fires_skipped.labels(reason=reason)
         for state in ("active", "paused"):
             self.schedules.labels(state=state)
+        for op in REDIS_OPS:
+            self.redis_errors.labels(op=op)
+        self.fires_enqueued.labels(queue="default")

@@ -46,9 +46,5 @@ class InvalidRecord(HaschedError, ValueError):
         super().__init__(f'stored schedule "{schedule_id}" is unreadable: {reason}')
 
 
-class LeaseLost(HaschedError):
-    """This instance no longer holds the lease with the epoch it acted under."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-        super().__init__(f"lease with epoch {epoch} is no longer held")
+class StartupError(HaschedError):
+    """`hasched run` cannot start (port taken, Redis refused, unsafe Redis settings)."""

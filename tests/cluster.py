@@ -13,11 +13,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
+from redis_server import free_port
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -92,6 +96,7 @@ class Cluster:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hasched-cluster-")))
     instances: dict[str, Proc] = field(default_factory=dict)
     workers: list[Proc] = field(default_factory=list)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
@@ -100,30 +105,41 @@ class Cluster:
         env.update(extra or {})
         return env
 
-    def start_instance(self, name: str, redis_url: str | None = None, **env: str) -> Proc:
-        args = [
-            str(BIN / "hasched"),
-            "run",
-            "--redis-url",
-            redis_url or self.redis_url,
-            "--namespace",
-            self.namespace,
-            "--instance-id",
-            name,
-            "--lease-ttl",
-            str(self.lease_ttl),
-            "--retry-period",
-            str(self.retry_period),
-            "--metrics-addr",
-            env.pop("metrics_addr", ""),
-            "--log-format",
-            "json",
-            "--log-level",
-            env.pop("log_level", "info"),
-        ]
+    def start_instance(self, name: str, *, redis_url: str | None = None, metrics: bool = False,
+                       extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                       log_level: str = "info") -> Proc:  # fmt: skip
+        """Start `hasched run` as instance `name` (with /metrics on a free port if asked)."""
+        addr = ""
+        if metrics:
+            self.metrics_ports[name] = free_port()
+            addr = f"127.0.0.1:{self.metrics_ports[name]}"
+        args = [str(BIN / "hasched"), "run", "--redis-url", redis_url or self.redis_url,
+                "--namespace", self.namespace, "--instance-id", name,
+                "--lease-ttl", str(self.lease_ttl), "--retry-period", str(self.retry_period),
+                "--metrics-addr", addr, "--log-format", "json", "--log-level", log_level,
+                *extra_args]  # fmt: skip
         proc = Proc(name, args, self.workdir / f"{name}.log", self.env(env)).start()
         self.instances[name] = proc
         return proc
+
+    def http(self, name: str, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
+        """GET an endpoint of instance `name`: (status code, body)."""
+        url = f"http://127.0.0.1:{self.metrics_ports[name]}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return int(resp.status), bytes(resp.read())
+        except urllib.error.HTTPError as e:
+            return int(e.code), bytes(e.read())
+
+    def scrape(self, name: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """Every sample of instance `name`'s /metrics: (name, sorted labels) -> value."""
+        code, body = self.http(name, "/metrics")
+        assert code == 200, (name, code)
+        samples = {}
+        for family in text_string_to_metric_families(body.decode()):
+            for s in family.samples:
+                samples[(s.name, tuple(sorted(s.labels.items())))] = float(s.value)
+        return samples
 
     def start_worker(self, name: str | None = None) -> Proc:
         name = name or f"worker{len(self.workers)}"
