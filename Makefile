@@ -10,11 +10,14 @@ OLD_VENV := .venv-rq$(RQ_OLDEST)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: test lint demo bench chaos deps system-deps venv test-rq-oldest clean
+DURATION ?= 600
+
+.PHONY: test lint demo bench chaos chaos-soak deps system-deps venv test-rq-oldest clean
 
 test: deps
 	$(BIN)/pytest -q tests $(PYTEST_ARGS)
 	$(MAKE) test-rq-oldest
+	$(MAKE) chaos
 
 lint: venv
 	$(BIN)/ruff check hasched tests chaos bench demo
@@ -27,16 +30,27 @@ demo: deps
 bench: deps
 	$(BIN)/python bench/bench.py
 
+# Real clusters under faults; a summary table at the end, JSON under chaos/results/.
 chaos: deps
 	$(BIN)/pytest -q chaos $(PYTEST_ARGS)
 
+# The SIGKILL scenario stretched to DURATION seconds (default 600).
+chaos-soak: deps
+	HASCHED_CHAOS_DURATION=$(DURATION) $(BIN)/pytest -q chaos -k sigkill_leader_repeatedly --timeout $$(( $(DURATION) + 300 ))
+
 deps: system-deps venv
 
-# Debian packages the tests run for real. Installed only when missing.
+# Debian packages the tests run for real (redis-server; prometheus and promtool for the
+# dashboard and alert tests; faketime for the clock-skew scenario). Installed only when missing.
+APT_NEEDS := redis-server:redis-server prometheus:prometheus promtool:prometheus faketime:faketime
 system-deps:
-	@command -v redis-server >/dev/null || { \
-		echo "installing redis-server (Debian package)"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@missing=""; for pair in $(APT_NEEDS); do \
+		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 venv: $(STAMP)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from datetime import UTC
 
 from rq import get_current_job
 
@@ -22,6 +23,7 @@ def record(tag: str = "") -> str:
         "job_id": job.id,
         "tag": tag,
         "pid": os.getpid(),
+        "enqueued_at": job.enqueued_at.replace(tzinfo=UTC).isoformat() if job.enqueued_at else None,
     }
     job.connection.rpush(LEDGER, json.dumps(entry))
     return tag

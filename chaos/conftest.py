@@ -1,0 +1,108 @@
+"""Fixtures for the chaos suite and the end-of-run summary table (also written as JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "chaos")]
+
+from cluster import Cluster  # noqa: E402
+from harness import Verdict, Workload  # noqa: E402
+from redis_server import RedisServer  # noqa: E402
+
+RESULTS = ROOT / "chaos" / "results"
+VERDICTS: list[Verdict] = []
+LEASE_TTL = 1.5
+RETRY = 0.2
+
+
+def soak_seconds() -> float:
+    """`make chaos-soak DURATION=…` stretches the kill scenario to this many seconds."""
+    return float(os.environ.get("HASCHED_CHAOS_DURATION", "0") or 0)
+
+
+class Chaos:
+    """One scenario's world: a Redis, a cluster on it, a workload, and the faults injected."""
+
+    def __init__(self, name: str, *, appendonly: bool = False) -> None:
+        self.name = name
+        self.server = RedisServer(appendonly=appendonly).start()
+        self.cluster = Cluster(self.server.url, namespace="chaos", lease_ttl=LEASE_TTL, retry_period=RETRY)
+        self.workload = Workload(self.server.client(), "chaos")
+        self.faults: list[float] = []
+
+    def start(self, instances: int = 3, workers: int = 2) -> Chaos:
+        for i in range(instances):
+            self.cluster.start_instance(f"s{i}")
+        for _ in range(workers):
+            self.cluster.start_worker()
+        self.cluster.wait_leader()
+        return self
+
+    def fault(self) -> None:
+        """Note the (wall-clock, same host as Redis) time a fault is injected."""
+        self.faults.append(time.time())
+
+    def finish(self) -> Verdict:
+        self.workload.wait_done()
+        verdict = self.workload.verdict(self.name, self.faults)
+        VERDICTS.append(verdict)
+        return verdict
+
+    def close(self) -> None:
+        self.cluster.stop()
+        self.server.stop()
+
+
+@pytest.fixture()
+def chaos(request: pytest.FixtureRequest) -> Iterator[Any]:
+    made: list[Chaos] = []
+
+    def make(**kwargs: Any) -> Chaos:
+        c = Chaos(request.node.name.removeprefix("test_"), **kwargs)
+        made.append(c)
+        return c
+
+    yield make
+    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
+    for c in made:
+        if failed:
+            print(c.cluster.report(tail=40))
+        c.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not VERDICTS:
+        return
+    cols = ["scenario", "faults", "expected", "enqueued", "executed", "duplicates", "missing",
+            "not_executed", "max_gap_s", "max_lag_s"]  # fmt: skip
+    rows = [v.row() for v in VERDICTS]
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
+    terminalreporter.write_sep("=", "hasched chaos summary")
+    terminalreporter.write_line("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for r in rows:
+        terminalreporter.write_line("  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths, strict=True)))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    payload = json.dumps(
+        [{**v.row(), "gaps_s": v.gaps_s, "examples": v.examples} for v in VERDICTS], indent=2
+    )
+    (RESULTS / f"{stamp}.json").write_text(payload)
+    (RESULTS / "latest.json").write_text(payload)
+    terminalreporter.write_line(f"written to {RESULTS / 'latest.json'}")

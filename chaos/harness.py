@@ -1,0 +1,169 @@
+"""The chaos harness: schedules whose every fire is known in advance, faults with timestamps,
+and a verifier that compares what should have fired with what was enqueued and what ran."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cluster import Cluster
+from jobs import LEDGER
+from redis import Redis
+
+from hasched import Schedule, Scheduler
+from hasched._jobs import job_key
+from hasched._keys import Keys
+from hasched._plan import next_after
+from hasched._triggers import from_us, to_us
+
+US = 1_000_000
+
+
+@dataclass
+class Verdict:
+    """The outcome of one scenario (one row of the summary)."""
+
+    scenario: str
+    faults: int = 0
+    expected: int = 0
+    enqueued: int = 0
+    executed: int = 0
+    duplicates: int = 0
+    missing: int = 0
+    not_executed: int = 0
+    unexpected: int = 0
+    max_gap_s: float = 0.0
+    gaps_s: list[float] = field(default_factory=list)
+    max_lag_s: float = 0.0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.duplicates == 0 and self.missing == 0 and self.unexpected == 0 and self.not_executed == 0
+
+    def row(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in ("examples", "gaps_s")}
+
+
+@dataclass
+class Workload:
+    """Schedules created for a scenario, and every fire they must produce."""
+
+    redis: Redis
+    namespace: str
+    expected: dict[tuple[str, int], str] = field(default_factory=dict)  # (id, fire µs) -> job id
+    end_us: int = 0
+
+    def create(self, *, intervals: int = 14, crons: int = 8, duration: float = 10.0, burst: int = 0,
+               lead: float = 1.0) -> None:  # fmt: skip
+        """Interval schedules every 0.2-1 s, 6-field crons every second, and optionally a burst
+        of one-off fires all due at the same instant; all with catch-up `all` and a fixed end."""
+        sched = Scheduler(self.redis, self.namespace)
+        now = redis_now(self.redis)
+        start, end = now + timedelta(seconds=lead), now + timedelta(seconds=lead + duration)
+        self.end_us = to_us(end)
+        common: dict[str, Any] = {"catchup": "all", "start": start, "end": end, "func": "jobs.record"}
+        made = [
+            sched.every(f"iv{i}", [0.2, 0.25, 0.5, 0.4, 1.0][i % 5], **common) for i in range(intervals)
+        ] + [sched.cron(f"cron{i}", "* * * * * *", **common) for i in range(crons)]
+        if burst:
+            at = start + timedelta(seconds=duration / 3)
+            pipe_made = [sched.at(f"burst{i}", at, "jobs.record", catchup="all") for i in range(burst)]
+            made += pipe_made
+        keys = Keys(self.namespace)
+        for s in made:
+            for fire_us in fires_of(s, self.end_us):
+                self.expected[(s.id, fire_us)] = keys.job_id(s.id, fire_us)
+
+    def wait_done(self, timeout: float = 60.0) -> None:
+        """Until every expected fire ran (or the timeout passes: the verdict will say what is missing)."""
+        deadline = time.monotonic() + max(0.0, (self.end_us / US) - time.time()) + timeout
+        while time.monotonic() < deadline:
+            if self.redis.llen(LEDGER) >= len(self.expected) and self._queues_empty():
+                time.sleep(0.5)
+                return
+            time.sleep(0.25)
+
+    def _queues_empty(self) -> bool:
+        return int(self.redis.llen("rq:queue:default")) == 0
+
+    def ledger(self) -> list[dict[str, Any]]:
+        """Everything the workers recorded."""
+        return [json.loads(x) for x in self.redis.lrange(LEDGER, 0, -1)]
+
+    def verdict(self, name: str, faults: list[float]) -> Verdict:
+        v = Verdict(name, faults=len(faults), expected=len(self.expected))
+        entries = self.ledger()
+        ran = Counter((e["schedule_id"], to_us(datetime.fromisoformat(e["fire_time"]))) for e in entries)
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in self.expected.values():
+            pipe.exists(job_key(job_id))
+        exists = pipe.execute()
+        v.enqueued = sum(exists)
+        v.executed = sum(1 for k in ran if k in self.expected)
+        v.duplicates = sum(n - 1 for n in ran.values() if n > 1)
+        missing = [k for k, ok in zip(self.expected, exists, strict=True) if not ok]
+        v.missing = len(missing)
+        v.not_executed = sum(1 for k in self.expected if k not in ran)
+        v.unexpected = sum(1 for k in ran if k not in self.expected)
+        v.examples = [f"dup {k}" for k, n in ran.items() if n > 1][:5] + [f"missing {k}" for k in missing][:5]
+        v.gaps_s = failover_gaps(entries, faults)
+        v.max_gap_s = max(v.gaps_s, default=0.0)
+        v.max_lag_s = max_lag(entries, faults)
+        return v
+
+
+def fires_of(s: Schedule, end_us: int) -> list[int]:
+    """Every nominal fire of `s` up to `end_us`, from the schedule maths."""
+    out: list[int] = []
+    cursor = next_after(s, to_us(s.start) - 1) if s.start else None
+    if s.at is not None:
+        cursor = to_us(s.at)
+    while cursor is not None and (s.at is not None or cursor <= end_us):
+        out.append(cursor)
+        if s.at is not None:
+            break
+        cursor = next_after(s, cursor)
+    return out
+
+
+def enqueue_times(entries: list[dict[str, Any]]) -> list[float]:
+    return sorted(datetime.fromisoformat(e["enqueued_at"]).timestamp() for e in entries if e["enqueued_at"])
+
+
+def failover_gaps(entries: list[dict[str, Any]], faults: list[float]) -> list[float]:
+    """For each fault: first enqueue after it minus last enqueue before it (seconds)."""
+    times = enqueue_times(entries)
+    gaps = []
+    for t in faults:
+        before = [x for x in times if x <= t]
+        after = [x for x in times if x > t]
+        if before and after:
+            gaps.append(round(after[0] - before[-1], 3))
+    return gaps
+
+
+def max_lag(entries: list[dict[str, Any]], faults: list[float]) -> float:
+    """The largest enqueue lag of fires not near a fault (fires on time, as seen by Redis's clock)."""
+    worst = 0.0
+    for e in entries:
+        if not e["enqueued_at"] or not e["fire_time"]:
+            continue
+        fire = datetime.fromisoformat(e["fire_time"]).timestamp()
+        if any(f - 1 <= fire <= f + 6 for f in faults):
+            continue
+        worst = max(worst, datetime.fromisoformat(e["enqueued_at"]).timestamp() - fire)
+    return round(worst, 3)
+
+
+def redis_now(redis: Redis) -> datetime:
+    sec, usec = redis.time()
+    return from_us(int(sec) * US + int(usec)).astimezone(UTC)
+
+
+def leader_of(cluster: Cluster, timeout: float = 15, exclude: str | None = None) -> str:
+    return cluster.wait_leader(timeout=timeout, exclude=exclude)[0]
