@@ -57,12 +57,12 @@ def decode(schedule_id: str, raw: bytes | str | None) -> Schedule:
         raise InvalidRecord(schedule_id, "record missing")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: nested too deep
         raise InvalidRecord(schedule_id, f"not JSON ({e})") from None
     if not isinstance(data, dict):
         raise InvalidRecord(schedule_id, "not a JSON object")
     version = data.pop(_SCHEMA_KEY, None)
-    if not isinstance(version, int) or version > SCHEMA_VERSION or version < 1:
+    if type(version) is not int or not 1 <= version <= SCHEMA_VERSION:
         raise InvalidRecord(schedule_id, f"schema version {version!r}, this hasched reads {SCHEMA_VERSION}")
     try:
         return from_dict(data)

@@ -146,6 +146,7 @@ class Daemon:
     def _lost(self, reason: str) -> None:
         self.lease.step_down()
         self.metrics.leader.set(0)
+        self.metrics.next_fire.set(0)  # only the leader's view of the schedules is meaningful
         self.metrics.transitions.labels(event="lost").inc()
         self.log.warning("hasched.lease.lost", epoch=self.lease.epoch, reason=reason)
 

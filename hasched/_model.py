@@ -20,6 +20,9 @@ QUEUE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_PAYLOAD_BYTES = 64 * 1024
 MIN_EVERY = 0.01
 DEFAULT_CATCHUP_WINDOW = 86400.0
+# Upper bounds that keep every computed time inside what datetimes and µs integers can hold.
+MAX_SECONDS = 10 * 366 * 86400.0
+MIN_YEAR, MAX_YEAR = 1970, 9000
 
 Catchup = Literal["latest", "all", "skip"]
 Overlap = Literal["allow", "skip"]
@@ -118,7 +121,7 @@ def _check_target(s: Schedule) -> None:
 def _check_json(name: str, value: Any) -> None:
     try:
         text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise ValidationError(name, f"must be JSON-serialisable ({e})") from None
     if len(text) > MAX_PAYLOAD_BYTES:
         raise ValidationError(name, f"is {len(text)} bytes as JSON, more than {MAX_PAYLOAD_BYTES}")
@@ -132,13 +135,15 @@ def _check_trigger(s: Schedule) -> None:
         _check_aware("at", s.at)
         if s.repeat not in (None, 1):
             raise ValidationError("repeat", f"an 'at' schedule fires once, got repeat={s.repeat}")
-    if s.every is not None and not (_is_number(s.every) and math.isfinite(s.every) and s.every >= MIN_EVERY):
-        raise ValidationError("every", f"must be a number of seconds >= {MIN_EVERY}, got {s.every!r}")
+    if s.every is not None and not (_is_finite(s.every) and MIN_EVERY <= s.every <= MAX_SECONDS):
+        raise ValidationError(
+            "every", f"must be seconds from {MIN_EVERY} to {MAX_SECONDS:.0f}, got {s.every!r}"
+        )
     if s.cron is not None:
         _check_cron(s.cron)
     try:
         ZoneInfo(s.timezone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: "America", too long
         raise ValidationError("timezone", f"unknown IANA time zone {s.timezone!r}") from None
 
 
@@ -167,10 +172,12 @@ def _check_policies(s: Schedule) -> None:
         raise ValidationError("catchup", f"must be one of {', '.join(CATCHUP_POLICIES)}, got {s.catchup!r}")
     if s.overlap not in OVERLAP_POLICIES:
         raise ValidationError("overlap", f"must be one of {', '.join(OVERLAP_POLICIES)}, got {s.overlap!r}")
-    if not _is_number(s.catchup_window) or not math.isfinite(s.catchup_window) or s.catchup_window <= 0:
-        raise ValidationError("catchup_window", f"must be a number of seconds > 0, got {s.catchup_window!r}")
-    if not _is_number(s.jitter) or not math.isfinite(s.jitter) or s.jitter < 0:
-        raise ValidationError("jitter", f"must be a number of seconds >= 0, got {s.jitter!r}")
+    if not _is_finite(s.catchup_window) or not 0 < s.catchup_window <= MAX_SECONDS:
+        raise ValidationError(
+            "catchup_window", f"must be seconds > 0 and <= {MAX_SECONDS:.0f}, got {s.catchup_window!r}"
+        )
+    if not _is_finite(s.jitter) or not 0 <= s.jitter <= MAX_SECONDS:
+        raise ValidationError("jitter", f"must be seconds from 0 to {MAX_SECONDS:.0f}, got {s.jitter!r}")
     if not isinstance(s.paused, bool):
         raise ValidationError("paused", f"must be true or false, got {s.paused!r}")
     if not isinstance(s.source, str) or not ID_RE.fullmatch(s.source):
@@ -191,10 +198,22 @@ def _check_aware(name: str, value: Any) -> None:
         raise ValidationError(name, f"must be a datetime, got {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(name, f"must be timezone-aware, got naive {value.isoformat()}")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(
+            name, f"must be between the years {MIN_YEAR} and {MAX_YEAR}, got {value.isoformat()}"
+        )
 
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_finite(v: Any) -> bool:
+    """A number (not a bool) that is finite as a float (an int too big for a float is not)."""
+    try:
+        return _is_number(v) and math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _is_int(v: Any) -> bool:

@@ -81,7 +81,7 @@ def initial_state(s: Schedule, now_us: int) -> State:
     (creation rejects one older than the catch-up window).
     """
     if s.at is not None:
-        return State(to_us(s.at))
+        return State(next_after(s, to_us(s.at) - 1))  # the `at` time, unless outside start/end
     return State(next_after(s, now_us - 1))
 
 
@@ -100,18 +100,21 @@ def plan(s: Schedule, state: State, now_us: int) -> Plan:
     pending: list[int] = []
     missed = 0
     nxt, n = state.next_us, state.n
-    while nxt is not None and nxt <= now_us and not _exhausted(s, n):
+    while nxt is not None and due_time(s, nxt) <= now_us and not _exhausted(s, n):
         if len(pending) >= MAX_FIRES_PER_TICK:
             break  # the rest is still due: the next tick carries on from here
         if nxt < window_start:
             skipped, nxt, n = _skip_to_window(s, nxt, n, window_start)
             missed += skipped
+            if nxt is not None and nxt < window_start:
+                break  # walked as far as one tick may: the next tick carries on from here
             continue
         pending.append(nxt)
         nxt, n = next_after(s, nxt), n + 1
     if _exhausted(s, n):
         nxt = None
-    fires, dropped = _apply_catchup(s.catchup, pending, now_us)
+    more = nxt is not None and due_time(s, nxt) <= now_us  # cut short: more overdue fires follow
+    fires, dropped = _apply_catchup(s, pending, now_us, more)
     due = None if nxt is None else due_time(s, nxt)
     return Plan(fires=fires, missed=missed + dropped, state=State(nxt, n), due_us=due)
 
@@ -127,6 +130,8 @@ def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[i
         count = (window_start - nxt + step - 1) // step
         if s.repeat is not None:
             count = min(count, s.repeat - n)
+        if s.end is not None:
+            count = min(count, max(0, (to_us(s.end) - nxt) // step + 1))  # no fires after end
         new_next = nxt + count * step
         if s.end is not None and new_next > to_us(s.end):
             return count, None, n + count
@@ -135,17 +140,23 @@ def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[i
     cur: int | None = nxt
     while cur is not None and cur < window_start and not _exhausted(s, n + count):
         if count >= _MAX_MISSED_WALK:
+            if s.repeat is not None:
+                return count, cur, n + count  # every missed fire counts against repeat
             return count, next_after(s, window_start - 1), n + count
         cur, count = next_after(s, cur), count + 1
     return count, cur, n + count
 
 
-def _apply_catchup(policy: str, pending: list[int], now_us: int) -> tuple[list[int], int]:
-    """Keep the fires the catch-up policy allows; the rest are missed (SPEC 2.3)."""
-    if policy == "all" or not pending:
-        return pending, 0
-    on_time = [t for t in pending if now_us - t <= ON_TIME_GRACE_US]
+def _apply_catchup(s: Schedule, pending: list[int], now_us: int, more: bool) -> tuple[list[int], int]:
+    """Keep the fires the catch-up policy allows; the rest are missed (SPEC 2.3).
+
+    A fire is on time when acted on within the grace of its due time (nominal + jitter). When
+    `more` overdue fires follow, the last late one of `pending` is not the most recent.
+    """
+    if s.catchup == "all" or s.at is not None or not pending:
+        return pending, 0  # a one-off within its window fires at once, whatever the policy
+    on_time = [t for t in pending if now_us - due_time(s, t) <= ON_TIME_GRACE_US]
     late = pending[: len(pending) - len(on_time)]
-    if policy == "latest" and late and not on_time:
+    if s.catchup == "latest" and late and not on_time and not more:
         return [late[-1]], len(late) - 1
     return on_time, len(late)
