@@ -19,6 +19,7 @@ from hasched._model import parse_datetime
 from hasched._settings import Connection, RunSettings, default_instance_id
 from hasched._status import render_text, status
 from hasched._store import Store
+from hasched._sync import apply_sync, load_file, plan_sync
 from hasched._triggers import from_us
 from hasched.api import Scheduler, describe, make, next_fire_times
 from hasched.errors import StartupError, ValidationError
@@ -56,7 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     _log.configure(settings.log_format, settings.log_level)
     # A call blocked longer than a third of the lease is worth abandoning and retrying.
-    daemon = Daemon(settings, connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3)))
+    schedules = load_file(settings.schedules) if settings.schedules else None
+    redis = connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3))
+    daemon = Daemon(settings, redis, schedules=schedules)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: daemon.request_stop())
     endpoints = None
@@ -96,6 +99,17 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         log_format=log_format,
         log_level=args.log_level,
     )
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    wanted = load_file(args.file)  # bad input fails before Redis is even asked
+    conn = connection_of(args)
+    store = Store(connect(conn), conn.namespace)
+    plan = plan_sync(store, wanted, prune=args.prune, prune_all=args.prune_all)
+    if not args.dry_run:
+        apply_sync(store, plan)
+    print("\n".join(plan.lines(args.dry_run)))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -219,6 +233,7 @@ def _rm(s: Scheduler, sid: str) -> str:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "status": cmd_status,
+    "sync": cmd_sync,
     "next": cmd_next,
     "schedule add": cmd_add,
     "schedule list": cmd_list,

@@ -13,10 +13,12 @@ from tenacity import RetryCallState, Retrying
 from hasched import _log
 from hasched._lease import Lease
 from hasched._metrics import Metrics
+from hasched._model import Schedule
 from hasched._retry import redis_backoff, retry_transient
 from hasched._settings import RunSettings
 from hasched._status import status
 from hasched._store import Store
+from hasched._sync import apply_sync, plan_sync
 from hasched._tick import Ticker, TickReport
 from hasched._waker import Waker
 
@@ -26,7 +28,8 @@ US = 1_000_000
 class Daemon:
     """One scheduler instance. `run()` blocks until `request_stop()` (SIGTERM/SIGINT)."""
 
-    def __init__(self, settings: RunSettings, redis: Redis, metrics: Metrics | None = None) -> None:
+    def __init__(self, settings: RunSettings, redis: Redis, metrics: Metrics | None = None,
+                 schedules: list[Schedule] | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.instance_id = settings.instance_id
         self.store = Store(redis, settings.connection.namespace)
@@ -35,6 +38,7 @@ class Daemon:
         self.metrics = metrics if metrics is not None else Metrics()
         self.log = _log.get(instance_id=self.instance_id)
         self._redis = redis
+        self._to_sync = schedules  # from --schedules, written at the first pass that reaches Redis
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._next_acquire = 0.0
@@ -115,12 +119,22 @@ class Daemon:
         self._op = "heartbeat"
         self._heartbeat_step()
         self.redis_ok_at = time.monotonic()
+        if self._to_sync is not None:
+            self._sync()
         if self.lease.held:
             self._op = "tick"
             wait = self._lead()
         else:
             wait = self._next_acquire - time.monotonic()
         return max(0.0, min(wait, self._next_heartbeat - time.monotonic()))
+
+    def _sync(self) -> None:
+        assert self._to_sync is not None
+        plan = plan_sync(self.store, self._to_sync, prune=False)
+        apply_sync(self.store, plan)
+        self._to_sync = None
+        self.log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),
+                      unchanged=plan.unchanged, file=self.settings.schedules)  # fmt: skip
 
     def _lease_step(self) -> None:
         lease = self.lease

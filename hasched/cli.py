@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     show = ssub.add_parser("show", parents=[common], help="show one schedule")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
+    sync = sub.add_parser("sync", parents=[common], help="upsert the schedules of a TOML file")
+    sync.add_argument("file")
+    sync.add_argument("--prune", action="store_true", help="remove file-made schedules not in the file")
+    sync.add_argument("--prune-all", action="store_true", help="remove every schedule not in the file")
+    sync.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
     for action in ("rm", "pause", "resume", "trigger"):
         ssub.add_parser(action, parents=[common], help=f"{action} a schedule").add_argument("id")
     return root
