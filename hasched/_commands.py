@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -34,7 +35,14 @@ def connection_of(args: argparse.Namespace) -> Connection:
         sentinel = tuple(_host_port("sentinel", part) for part in args.sentinel.split(","))
         if not args.sentinel_master:
             raise ValidationError("sentinel-master", "is required with --sentinel")
-    return Connection(args.redis_url, sentinel, args.sentinel_master, args.namespace)
+    for flag in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
+        path = getattr(args, flag)
+        if path and not os.path.isfile(path):
+            raise ValidationError(flag.replace("_", "-"), f"no such file: {path}")
+    if bool(args.tls_cert_file) != bool(args.tls_key_file):
+        raise ValidationError("tls-key-file", "--tls-cert-file and --tls-key-file go together")
+    return Connection(args.redis_url, sentinel, args.sentinel_master, args.namespace,
+                      args.tls_ca_file, args.tls_cert_file, args.tls_key_file)  # fmt: skip
 
 
 def _host_port(name: str, text: str) -> tuple[str, int]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from redis import Redis
+from redis.exceptions import NoPermissionError
 from redis.sentinel import Sentinel
 
 from hasched._settings import Connection
+from hasched.errors import StartupError
 
 SOCKET_TIMEOUT = 5.0
 
@@ -29,4 +31,33 @@ def connect(conn: Connection, timeout: float = SOCKET_TIMEOUT) -> Redis:
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=30,
+        **_tls(conn),
     )
+
+
+def _tls(conn: Connection) -> dict[str, Any]:
+    """redis-py's TLS options for a rediss:// URL (ignored by redis://)."""
+    if not conn.redis_url.startswith("rediss://"):
+        return {}
+    options: dict[str, Any] = {}
+    if conn.tls_ca_file:
+        options["ssl_ca_certs"] = conn.tls_ca_file
+    if conn.tls_cert_file:
+        options["ssl_certfile"] = conn.tls_cert_file
+        options["ssl_keyfile"] = conn.tls_key_file
+    return options
+
+
+def check_eviction_policy(redis: Redis, log: Any) -> None:
+    """An evicted lease or claim marker breaks exactly-once: refuse allkeys-*, warn on volatile-*."""
+    try:
+        policy = str(redis.info("memory").get("maxmemory_policy", ""))
+    except NoPermissionError:
+        log.warning("hasched.redis.policy_unknown", reason="INFO not permitted for this user")
+        return
+    if policy.startswith("allkeys-"):
+        raise StartupError(f"Redis maxmemory-policy is {policy}: it may evict hasched's lease and "
+                           "claim markers; set it to noeviction")  # fmt: skip
+    if policy.startswith("volatile-"):
+        advice = "keys with a TTL (lease, claim markers) may be evicted; use noeviction"
+        log.warning("hasched.redis.eviction_risk", maxmemory_policy=policy, advice=advice)

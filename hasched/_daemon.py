@@ -11,6 +11,7 @@ from redis import Redis
 from tenacity import RetryCallState, Retrying
 
 from hasched import _log
+from hasched._connect import check_eviction_policy
 from hasched._lease import Lease
 from hasched._metrics import Metrics
 from hasched._model import Schedule
@@ -18,7 +19,7 @@ from hasched._retry import redis_backoff, retry_transient
 from hasched._settings import RunSettings
 from hasched._status import status
 from hasched._store import Store
-from hasched._sync import apply_sync, plan_sync
+from hasched._sync import SyncPlan, apply_sync, plan_sync
 from hasched._tick import Ticker, TickReport
 from hasched._waker import Waker
 
@@ -39,6 +40,7 @@ class Daemon:
         self.log = _log.get(instance_id=self.instance_id)
         self._redis = redis
         self._to_sync = schedules  # from --schedules, written at the first pass that reaches Redis
+        self._contacted = False
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._next_acquire = 0.0
@@ -115,12 +117,12 @@ class Daemon:
         """One pass of the loop; returns how long to sleep before the next one."""
         self.loop_at = time.monotonic()
         self._op = "lease"
+        if not self._contacted:
+            self._first_contact()
         self._lease_step()
         self._op = "heartbeat"
         self._heartbeat_step()
         self.redis_ok_at = time.monotonic()
-        if self._to_sync is not None:
-            self._sync()
         if self.lease.held:
             self._op = "tick"
             wait = self._lead()
@@ -128,11 +130,17 @@ class Daemon:
             wait = self._next_acquire - time.monotonic()
         return max(0.0, min(wait, self._next_heartbeat - time.monotonic()))
 
-    def _sync(self) -> None:
-        assert self._to_sync is not None
-        plan = plan_sync(self.store, self._to_sync, prune=False)
-        apply_sync(self.store, plan)
+    def _first_contact(self) -> None:
+        """Once Redis first answers: refuse a Redis that may evict our keys, sync the file."""
+        check_eviction_policy(self._redis, self.log)
+        if self._to_sync is not None:
+            plan = plan_sync(self.store, self._to_sync, prune=False)
+            apply_sync(self.store, plan)
+            self._log_sync(plan)
         self._to_sync = None
+        self._contacted = True
+
+    def _log_sync(self, plan: SyncPlan) -> None:
         self.log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),
                       unchanged=plan.unchanged, file=self.settings.schedules)  # fmt: skip
 

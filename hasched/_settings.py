@@ -19,6 +19,9 @@ class Connection:
     sentinel: tuple[tuple[str, int], ...] = ()
     sentinel_master: str | None = None
     namespace: str = DEFAULT_NAMESPACE
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
 
     def describe(self) -> str:
         """Where we connect, safe to print: never the password."""

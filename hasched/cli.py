@@ -43,6 +43,9 @@ def _common() -> _Parser:
     )
     p.add_argument("--sentinel", default=_env("SENTINEL"), help="HOST:PORT[,HOST:PORT...]")
     p.add_argument("--sentinel-master", default=_env("SENTINEL_MASTER"), help="Sentinel master name")
+    p.add_argument("--tls-ca-file", default=_env("TLS_CA_FILE"), help="CA bundle for rediss://")
+    p.add_argument("--tls-cert-file", default=_env("TLS_CERT_FILE"), help="client certificate (rediss://)")
+    p.add_argument("--tls-key-file", default=_env("TLS_KEY_FILE"), help="client private key (rediss://)")
     return p
 
 

@@ -107,13 +107,15 @@ class Cluster:
 
     def start_instance(self, name: str, *, redis_url: str | None = None, metrics: bool = False,
                        extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
-                       log_level: str = "info") -> Proc:  # fmt: skip
+                       log_level: str = "info", url_in_env: bool = False) -> Proc:  # fmt: skip
         """Start `hasched run` as instance `name` (with /metrics on a free port if asked)."""
         addr = ""
         if metrics:
             self.metrics_ports[name] = free_port()
             addr = f"127.0.0.1:{self.metrics_ports[name]}"
-        args = [str(BIN / "hasched"), "run", "--redis-url", redis_url or self.redis_url,
+        url = redis_url or self.redis_url
+        env = {**(env or {}), "HASCHED_REDIS_URL": url} if url_in_env else env
+        args = [str(BIN / "hasched"), "run", *([] if url_in_env else ["--redis-url", url]),
                 "--namespace", self.namespace, "--instance-id", name,
                 "--lease-ttl", str(self.lease_ttl), "--retry-period", str(self.retry_period),
                 "--metrics-addr", addr, "--log-format", "json", "--log-level", log_level,

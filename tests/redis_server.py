@@ -39,20 +39,24 @@ def require(binary: str) -> str:
 class RedisServer:
     """One redis-server process: start, kill, restart on the same port, pause, resume."""
 
-    def __init__(self, *, appendonly: bool = False, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, *, appendonly: bool = False, extra: tuple[str, ...] = (), password: str | None = None
+    ) -> None:
         self.binary = require("redis-server")
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="hasched-redis-"))
         self.appendonly = appendonly
-        self.extra = extra
+        self.extra = (*extra, "--requirepass", password) if password else extra
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def client(self) -> Redis:
-        return Redis(host="127.0.0.1", port=self.port)
+        return Redis(host="127.0.0.1", port=self.port, password=self.password)
 
     def start(self) -> RedisServer:
         args = [
