@@ -80,7 +80,14 @@ class Store:
 
     def _save_once(self, s: Schedule, *, replace: bool) -> Stored:
         now = self.now_us()
-        old = self._load(s.id)
+        expect: str | None = None
+        try:
+            old = self._load(s.id)
+        except InvalidRecord:
+            # An unreadable record is replaced whole: that is how an operator repairs it.
+            old, expect = None, "*"
+            if not replace:
+                raise ScheduleExists(s.id) from None
         if old is not None and not replace:
             raise ScheduleExists(s.id)
         s = _fill_start(s, old.schedule if old is not None else None, now)
@@ -92,7 +99,7 @@ class Store:
         else:
             state = old.state  # same fire times: keep the progress, never re-fire or skip
         try:
-            rev = self._write(s, state, old.rev if old is not None else "")
+            rev = self._write(s, state, expect or (old.rev if old is not None else ""))
         except ResponseError as e:
             if "EXISTS" in str(e):
                 raise ScheduleExists(s.id) from None
