@@ -34,7 +34,7 @@ def encode(s: Schedule) -> str:
     return json.dumps({_SCHEMA_KEY: SCHEMA_VERSION, **to_dict(s)}, separators=(",", ":"))
 
 
-def from_dict(data: dict[str, Any]) -> Schedule:
+def from_dict(data: dict[str, Any], *, from_json: bool = False) -> Schedule:
     """A validated schedule from a dict of SPEC 2 fields; ValidationError names a bad field."""
     unknown = sorted(set(data) - FIELD_NAMES)
     if unknown:
@@ -48,7 +48,7 @@ def from_dict(data: dict[str, Any]) -> Schedule:
     if "id" not in values or "func" not in values:
         missing = "id" if "id" not in values else "func"
         raise ValidationError(missing, "is required", schedule_id=_id_of(data))
-    return validate(Schedule(**values))
+    return validate(Schedule(**values), from_json=from_json)
 
 
 def decode(schedule_id: str, raw: bytes | str | None) -> Schedule:
@@ -56,7 +56,7 @@ def decode(schedule_id: str, raw: bytes | str | None) -> Schedule:
     if raw is None:
         raise InvalidRecord(schedule_id, "record missing")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: nested too deep
         raise InvalidRecord(schedule_id, f"not JSON ({e})") from None
     if not isinstance(data, dict):
@@ -65,7 +65,7 @@ def decode(schedule_id: str, raw: bytes | str | None) -> Schedule:
     if type(version) is not int or not 1 <= version <= SCHEMA_VERSION:
         raise InvalidRecord(schedule_id, f"schema version {version!r}, this hasched reads {SCHEMA_VERSION}")
     try:
-        return from_dict(data)
+        return from_dict(data, from_json=True)
     except (HaschedError, TypeError, ValueError) as e:
         raise InvalidRecord(schedule_id, str(e)) from None
 
@@ -73,3 +73,8 @@ def decode(schedule_id: str, raw: bytes | str | None) -> Schedule:
 def _id_of(data: dict[str, Any]) -> str | None:
     sid = data.get("id")
     return sid if isinstance(sid, str) else None
+
+
+def _reject_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; a record holding one is unreadable."""
+    raise ValueError(f"{name} is not allowed")

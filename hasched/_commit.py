@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key
+from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, stamp
 from hasched._keys import Keys
 from hasched._plan import Plan, due_time
 from hasched._store import Stored, encode_state
@@ -60,9 +60,11 @@ class Batch:
             queues_set_key(),
         ]
         self._index: dict[str, int] = {}
-        self._args: list[Any] = [lease_value, MIN_CLAIM_TTL_MS, 0]
+        self._head: list[Any] = [lease_value, MIN_CLAIM_TTL_MS, stamp(now)]
+        self._templates: dict[int, int] = {}  # id(template) -> its number in the batch
+        self._template_args: list[Any] = []
+        self._args: list[Any] = []
         self._epoch = epoch
-        self._now = now
         self._claim_ttl_ms = MIN_CLAIM_TTL_MS
         self.fires: list[Fire] = []
         self.schedules = 0
@@ -74,6 +76,14 @@ class Batch:
             index = self._index[name] = len(self.keys)
         return index
 
+    def _template(self, template: JobTemplate) -> int:
+        number = self._templates.get(id(template))
+        if number is None:
+            number = self._templates[id(template)] = len(self._templates) + 1
+            fields = template.fields
+            self._template_args += [self._key(template.queue_key), template.ttl, len(fields) // 2, *fields]
+        return number
+
     def add(self, stored: Stored, plan: Plan, template: JobTemplate, last_job: str | None) -> None:
         """Add one schedule's planned fires and its advance."""
         s = stored.schedule
@@ -81,32 +91,22 @@ class Batch:
         if s.overlap == "skip":
             overlap = self._key(job_key(last_job)) if last_job else 0
         due = "" if plan.due_us is None else plan.due_us
-        self._args += [s.id, stored.rev, encode_state(plan.state), due, overlap, len(plan.fires)]
-        window_ms = round(s.catchup_window * 1000)
-        self._claim_ttl_ms = max(self._claim_ttl_ms, window_ms + DAY_MS)
-        queue = self._key(template.queue_key)
+        number = self._template(template)
+        self._args += [s.id, stored.rev, encode_state(plan.state), due, overlap, number, len(plan.fires)]
+        self._claim_ttl_ms = max(self._claim_ttl_ms, round(s.catchup_window * 1000) + DAY_MS)
         for fire_us in plan.fires:
             job_id = self._keys.job_id(s.id, fire_us)
-            fields = template.render(fire_us, self._epoch, self._now)
-            self._args += [
-                self._key(self._keys.claim(s.id, fire_us)),
-                self._key(job_key(job_id)),
-                queue,
-                job_id,
-                template.ttl,
-                len(fields) // 2,
-                *fields,
-            ]
+            claim, job = self._key(self._keys.claim(s.id, fire_us)), self._key(job_key(job_id))
+            self._args += [claim, job, job_id, template.meta(s, fire_us, self._epoch)]
             due_us = fire_us if s.jitter <= 0 else due_time(s, fire_us)
             self.fires.append(Fire(s.id, fire_us, due_us, s.queue, job_id))
         self.schedules += 1
 
     @property
     def args(self) -> list[Any]:
-        """ARGV, with the batch-wide values filled in."""
-        self._args[1] = self._claim_ttl_ms
-        self._args[2] = self.schedules
-        return self._args
+        """ARGV (see the header of commit.lua)."""
+        self._head[1] = self._claim_ttl_ms
+        return [*self._head, len(self._templates), *self._template_args, self.schedules, *self._args]
 
     def outcome(self, reply: str) -> Outcome:
         """Sort the batch's fires by the letter the script answered for each."""

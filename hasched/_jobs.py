@@ -8,6 +8,7 @@ fires costs one `Job.create` per schedule, not per fire.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from hasched._triggers import from_us
 META_SCHEDULE = "hasched_schedule_id"
 META_FIRE = "hasched_fire_time"
 META_EPOCH = "hasched_epoch"
+# Job hash fields that differ between fires; everything else comes from the template.
+PER_FIRE_FIELDS = ("created_at", "enqueued_at", "meta")
 
 
 def queue_key(name: str) -> str:
@@ -72,28 +75,37 @@ def build_job(s: Schedule, job_id: str, connection: Redis, meta: Mapping[str, An
 
 
 class JobTemplate:
-    """RQ's serialised job hash for one schedule, re-used across its fires."""
+    """RQ's serialised job hash for one payload (function, arguments, queue, job options).
 
-    __slots__ = ("_base", "_dumps", "_schedule", "queue_key", "ttl")
+    Made once with RQ's own `Job.create(...).to_dict()` and shared by every fire of every
+    schedule with the same payload; only `created_at`, `enqueued_at` and `meta` differ per fire
+    and are written next to these fields by the commit script.
+    """
+
+    __slots__ = ("_dumps", "fields", "queue_key", "ttl")
 
     def __init__(self, s: Schedule, connection: Redis) -> None:
         job = build_job(s, "template", connection, {})
-        job.enqueued_at = job.created_at
-        self._base: dict[str, Any] = job.to_dict()
+        base = job.to_dict()
+        for per_fire in PER_FIRE_FIELDS:
+            base.pop(per_fire, None)
+        self.fields: list[Any] = [item for pair in base.items() for item in pair]
         self._dumps = job.serializer.dumps
-        self._schedule = s
         self.queue_key = queue_key(s.queue)
         self.ttl = s.ttl if s.ttl is not None and s.ttl > 0 else 0
 
-    def render(self, fire_us: int, epoch: int, now: datetime) -> list[Any]:
-        """The job hash of one fire as a flat [field, value, ...] list."""
-        fields = dict(self._base)
-        stamp = utcformat(now)
-        fields["created_at"] = stamp
-        fields["enqueued_at"] = stamp
-        fields["meta"] = self._dumps(fire_meta(self._schedule, fire_us, epoch))
-        flat: list[Any] = []
-        for name, value in fields.items():
-            flat.append(name)
-            flat.append(value)
-        return flat
+    @staticmethod
+    def key(s: Schedule) -> str:
+        """What makes two schedules' jobs identical but for their per-fire fields."""
+        payload = [s.func, list(s.args), dict(s.kwargs), s.queue, s.timeout, s.result_ttl, s.ttl,
+                   s.failure_ttl, s.description]  # fmt: skip
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+    def meta(self, s: Schedule, fire_us: int, epoch: int) -> bytes:
+        """The serialised `job.meta` of one fire (RQ's serializer, as `Job.save` writes it)."""
+        return bytes(self._dumps(fire_meta(s, fire_us, epoch)))
+
+
+def stamp(now: datetime) -> str:
+    """RQ's text form of a timestamp (`created_at`, `enqueued_at`)."""
+    return str(utcformat(now))

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,6 +77,8 @@ class Schedule:
         return validate(replace(self, **changes))
 
 
+_parse_cron = lru_cache(maxsize=4096)(parse_cron)  # the leader validates every due schedule
+
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in fields(Schedule))
 
 
@@ -90,11 +93,16 @@ def func_path(func: str | Callable[..., Any]) -> str:
     return f"{module}.{qualname}"
 
 
-def validate(s: Schedule) -> Schedule:
-    """Check every field of a schedule; raise ValidationError naming the first bad one."""
+def validate(s: Schedule, *, from_json: bool = False) -> Schedule:
+    """Check every field of a schedule; raise ValidationError naming the first bad one.
+
+    `from_json`: the payloads (args, kwargs, meta) were just parsed from JSON, so re-serialising
+    them to prove they are JSON is skipped (the leader decodes every due schedule on every tick).
+    """
     if not isinstance(s.id, str) or not ID_RE.fullmatch(s.id):
         raise ValidationError("id", f"must match [A-Za-z0-9_-]{{1,128}}, got {s.id!r}")
-    for check in (_check_target, _check_trigger, _check_bounds, _check_policies, _check_job_opts):
+    checks = (_check_target, _check_trigger, _check_bounds, _check_policies, _check_job_opts)
+    for check in checks if from_json else (*checks, _check_payloads):
         try:
             check(s)
         except ValidationError as e:
@@ -111,11 +119,14 @@ def _check_target(s: Schedule) -> None:
         raise ValidationError("args", f"must be a list, got {type(s.args).__name__}")
     if not isinstance(s.kwargs, Mapping) or not all(isinstance(k, str) for k in s.kwargs):
         raise ValidationError("kwargs", "must be an object with string keys")
-    _check_json("args", list(s.args))
-    _check_json("kwargs", dict(s.kwargs))
-    _check_json("meta", dict(s.meta) if isinstance(s.meta, Mapping) else s.meta)
     if not isinstance(s.meta, Mapping):
         raise ValidationError("meta", "must be an object")
+
+
+def _check_payloads(s: Schedule) -> None:
+    _check_json("args", list(s.args))
+    _check_json("kwargs", dict(s.kwargs))
+    _check_json("meta", dict(s.meta))
 
 
 def _check_json(name: str, value: Any) -> None:
@@ -151,7 +162,7 @@ def _check_cron(expr: Any) -> None:
     if not isinstance(expr, str):
         raise ValidationError("cron", f"must be a string, got {expr!r}")
     try:
-        parse_cron(expr)
+        _parse_cron(expr)
     except CronError as e:
         raise ValidationError("cron", str(e)) from None
 

@@ -37,7 +37,7 @@ class Ticker:
     def __init__(self, store: Store, redis: Redis) -> None:
         self._store = store
         self._redis = redis
-        self._templates: OrderedDict[tuple[str, str], JobTemplate] = OrderedDict()
+        self._templates: OrderedDict[str, JobTemplate] = OrderedDict()
 
     def tick(self, lease_value: str, epoch: int, now_us: int) -> TickReport:
         """Plan and commit one batch of due schedules at `now` (Redis time)."""
@@ -65,7 +65,9 @@ class Ticker:
         return dict(zip(ids, self._store.last_jobs(ids), strict=True)) if ids else {}
 
     def _template(self, stored: Stored) -> JobTemplate:
-        key = (stored.schedule.id, stored.rev)
+        """One template per distinct payload: a burst of one-offs calling the same function
+        with the same arguments costs one `Job.create`, not one per schedule."""
+        key = JobTemplate.key(stored.schedule)
         template = self._templates.get(key)
         if template is None:
             template = self._templates[key] = JobTemplate(stored.schedule, self._redis)

@@ -490,7 +490,7 @@ def _record(**changes: Any) -> str:
         (_record(start=12), "start: "),
         (_record(args={"a": 1}), "args: "),
         (_record(kwargs=[1]), "kwargs: "),
-        (_record(args=[float("nan")]), "args: "),
+        (_record(args=[float("nan")]), "NaN is not allowed"),
         (_record(extra=1), "extra: unknown field"),
         (_record(id=5), "id: "),
     ],

@@ -3,14 +3,17 @@
 -- off after reading the lease could otherwise lose it and still enqueue. Here, either the lease
 -- is held with this exact epoch while every write happens, or nothing is written.
 -- KEYS[1] lease, KEYS[2] rev hash, KEYS[3] state hash, KEYS[4] due zset, KEYS[5] fires hash,
--- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys; then the keys the fires name by index.
+-- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys; then the keys the batch names by index.
 -- ARGV[1] lease value "instance_id|epoch" this batch was planned under
 -- ARGV[2] claim marker TTL in milliseconds
--- ARGV[3] number of schedules; then for each schedule:
+-- ARGV[3] RQ timestamp text for created_at/enqueued_at
+-- ARGV[4] number of job templates; then for each template (RQ's job hash, minus per-fire fields):
+--   queue key index, job TTL in seconds ('0' = none), number of fields, then field, value, ...
+-- then: number of schedules; then for each schedule:
 --   id, expected revision, new state JSON, new due µs ('' = finished),
---   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none), fire count;
---   then for each fire: claim key index, job key index, queue key index, job id,
---   job TTL in seconds ('0' = none), number of hash fields, then field, value, ... (RQ's job hash)
+--   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none),
+--   template number, fire count; then for each fire:
+--   claim key index, job key index, job id, serialised job meta
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
 --          S schedule changed since it was read (nothing done for it); or 'F' alone when the
 --          lease is not held with this epoch (nothing done at all).
@@ -18,29 +21,42 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'F'
 end
 local epoch = string.match(ARGV[1], '|(%d+)$')
-local claim_ttl = ARGV[2]
-local out = {}
-local queues = {}
-local i = 4
+local claim_ttl, stamp = ARGV[2], ARGV[3]
+local out, queues, templates = {}, {}, {}
+local i = 5
+
+for t = 1, tonumber(ARGV[4]) do
+  local n = tonumber(ARGV[i + 2])
+  templates[t] = {queue = KEYS[tonumber(ARGV[i])], ttl = tonumber(ARGV[i + 1]), first = i + 3,
+                  last = i + 2 + 2 * n}
+  i = i + 3 + 2 * n
+end
 
 local function busy(job_key)
   local status = redis.call('HGET', job_key, 'status')
   return status == 'queued' or status == 'started'
 end
 
-for _ = 1, tonumber(ARGV[3]) do
+local function enqueue(tpl, job, job_id, meta)
+  redis.call('HSET', job, unpack(ARGV, tpl.first, tpl.last))
+  redis.call('HSET', job, 'created_at', stamp, 'enqueued_at', stamp, 'meta', meta)
+  if tpl.ttl > 0 then redis.call('EXPIRE', job, tpl.ttl) end
+  redis.call('RPUSH', tpl.queue, job_id)
+  queues[tpl.queue] = true
+end
+
+local nschedules = tonumber(ARGV[i])
+i = i + 1
+for _ = 1, nschedules do
   local id, rev, state, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local overlap, nfires = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-  i = i + 6
+  local overlap, tpl, nfires = tonumber(ARGV[i + 4]), templates[tonumber(ARGV[i + 5])], tonumber(ARGV[i + 6])
+  i = i + 7
   local fresh = redis.call('HGET', KEYS[2], id) == rev
-  local prev = nil
+  local prev, enqueued, last_id = nil, 0, nil
   if overlap > 0 then prev = KEYS[overlap] end
   for _ = 1, nfires do
-    local claim, job = KEYS[tonumber(ARGV[i])], KEYS[tonumber(ARGV[i + 1])]
-    local queue, job_id = KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3]
-    local ttl, nfields = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-    local first = i + 6
-    i = first + 2 * nfields
+    local claim, job, job_id, meta = KEYS[tonumber(ARGV[i])], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
+    i = i + 4
     if not fresh then
       out[#out + 1] = 'S'
     elseif redis.call('EXISTS', claim) == 1 then
@@ -50,15 +66,14 @@ for _ = 1, tonumber(ARGV[3]) do
       out[#out + 1] = 'O'
     else
       redis.call('SET', claim, epoch, 'PX', claim_ttl)
-      redis.call('HSET', job, unpack(ARGV, first, i - 1))
-      if ttl > 0 then redis.call('EXPIRE', job, ttl) end
-      redis.call('RPUSH', queue, job_id)
-      queues[queue] = true
-      redis.call('HINCRBY', KEYS[5], id, 1)
-      redis.call('HSET', KEYS[6], id, job_id)
-      prev = job
+      enqueue(tpl, job, job_id, meta)
+      enqueued, last_id, prev = enqueued + 1, job_id, job
       out[#out + 1] = 'E'
     end
+  end
+  if enqueued > 0 then
+    redis.call('HINCRBY', KEYS[5], id, enqueued)
+    redis.call('HSET', KEYS[6], id, last_id)
   end
   if fresh then
     redis.call('HSET', KEYS[3], id, state)
