@@ -91,7 +91,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not VERDICTS:
         return
     cols = ["scenario", "faults", "expected", "enqueued", "executed", "duplicates", "missing",
-            "not_executed", "max_gap_s", "max_lag_s"]  # fmt: skip
+            "not_executed", "worker_lost", "max_gap_s", "max_lag_s"]  # fmt: skip
     rows = [v.row() for v in VERDICTS]
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
     terminalreporter.write_sep("=", "hasched chaos summary")

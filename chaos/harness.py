@@ -35,15 +35,13 @@ class Verdict:
     duplicates: int = 0
     missing: int = 0
     not_executed: int = 0
+    # enqueued, then lost by RQ (job left 'started' or 'failed' when Redis died under a worker)
+    worker_lost: int = 0
     unexpected: int = 0
     max_gap_s: float = 0.0
     gaps_s: list[float] = field(default_factory=list)
     max_lag_s: float = 0.0
     examples: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.duplicates == 0 and self.missing == 0 and self.unexpected == 0 and self.not_executed == 0
 
     def row(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("examples", "gaps_s")}
@@ -108,9 +106,13 @@ class Workload:
         v.duplicates = sum(n - 1 for n in ran.values() if n > 1)
         missing = [k for k, ok in zip(self.expected, exists, strict=True) if not ok]
         v.missing = len(missing)
-        v.not_executed = sum(1 for k in self.expected if k not in ran)
+        not_ran = [k for k in self.expected if k not in ran]
+        v.not_executed = len(not_ran)
+        statuses = [self.redis.hget(job_key(self.expected[k]), "status") for k in not_ran]
+        v.worker_lost = sum(1 for st in statuses if st in (b"started", b"failed"))
         v.unexpected = sum(1 for k in ran if k not in self.expected)
         v.examples = [f"dup {k}" for k, n in ran.items() if n > 1][:5] + [f"missing {k}" for k in missing][:5]
+        v.examples += [f"not executed {k}: {st!r}" for k, st in zip(not_ran, statuses, strict=True)][:5]
         v.gaps_s = failover_gaps(entries, faults)
         v.max_gap_s = max(v.gaps_s, default=0.0)
         v.max_lag_s = max_lag(entries, faults)

@@ -21,9 +21,14 @@ CRASH_GAP = LEASE_TTL + RETRY + 0.5
 HANDOFF = 0.5
 
 
-def assert_clean(v: Verdict) -> None:
-    assert v.ok, f"{v.row()}\n{v.examples}"
-    assert v.expected > 0 and v.enqueued == v.expected == v.executed
+def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
+    """Every expected fire enqueued exactly once and run exactly once. When Redis itself was
+    killed, RQ may lose a job a worker was running (its status stays 'started'/'failed'): that
+    is RQ's execution, after hasched's enqueue, and is allowed only then."""
+    assert v.duplicates == v.missing == v.unexpected == 0, f"{v.row()}\n{v.examples}"
+    assert v.expected > 0 and v.enqueued == v.expected
+    lost = v.worker_lost if redis_died else 0
+    assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"
 
 
 def events(proc: Any, name: str) -> list[dict[str, Any]]:
@@ -120,7 +125,7 @@ def test_redis_restart_with_aof(chaos: Any) -> None:
     v = c.finish()
     assert all(p.alive() for p in c.cluster.instances.values()), c.cluster.report()
     assert new_epoch > epoch
-    assert_clean(v)
+    assert_clean(v, redis_died=True)
 
 
 def test_redis_unreachable(chaos: Any) -> None:
