@@ -14,6 +14,7 @@ from typing import Any
 from hasched import _log
 from hasched._connect import connect
 from hasched._daemon import Daemon
+from hasched._faults import FaultHooks
 from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
 from hasched._model import parse_datetime
@@ -106,6 +107,7 @@ def run_settings(args: argparse.Namespace) -> RunSettings:
         schedules=args.schedules,
         log_format=log_format,
         log_level=args.log_level,
+        faults=FaultHooks.from_env(),
     )
 
 

@@ -35,7 +35,7 @@ class Daemon:
         self.instance_id = settings.instance_id
         self.store = Store(redis, settings.connection.namespace)
         self.lease = Lease(self.store.scripts, self.instance_id, settings.lease_ttl)
-        self.ticker = Ticker(self.store, redis)
+        self.ticker = Ticker(self.store, redis, settings.faults)
         self.metrics = metrics if metrics is not None else Metrics()
         self.log = _log.get(instance_id=self.instance_id)
         self._redis = redis

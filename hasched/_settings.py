@@ -7,6 +7,8 @@ import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from hasched._faults import FaultHooks
+
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_NAMESPACE = "hasched"
 
@@ -43,6 +45,7 @@ class RunSettings:
     schedules: str | None = None
     log_format: str = "json"
     log_level: str = "info"
+    faults: FaultHooks = field(default_factory=FaultHooks)  # test-only, see hasched._faults
 
     @property
     def heartbeat_interval(self) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 from redis import Redis
 
 from hasched._commit import Batch, Outcome
+from hasched._faults import FaultHooks
 from hasched._jobs import JobTemplate
 from hasched._plan import plan
 from hasched._store import Store, Stored
@@ -34,9 +35,10 @@ class TickReport:
 class Ticker:
     """Moves due fires into RQ for the leader. Holds only caches; Redis holds the state."""
 
-    def __init__(self, store: Store, redis: Redis) -> None:
+    def __init__(self, store: Store, redis: Redis, faults: FaultHooks | None = None) -> None:
         self._store = store
         self._redis = redis
+        self._faults = faults or FaultHooks()
         self._templates: OrderedDict[str, JobTemplate] = OrderedDict()
 
     def tick(self, lease_value: str, epoch: int, now_us: int) -> TickReport:
@@ -57,6 +59,7 @@ class Ticker:
             batch.add(stored, p, self._template(stored), last_jobs.get(stored.schedule.id))
         report.planned = len(batch.fires)
         if batch.schedules:
+            self._faults.before_commit()
             report.outcome = batch.outcome(self._store.scripts.commit(batch.keys, batch.args))
         return report
 
