@@ -20,8 +20,8 @@ test: deps
 	$(MAKE) chaos
 
 lint: venv
-	$(BIN)/ruff check hasched tests chaos bench demo
-	$(BIN)/ruff format --check hasched tests chaos bench demo
+	$(BIN)/ruff check hasched tests chaos bench demo grafana
+	$(BIN)/ruff format --check hasched tests chaos bench demo grafana
 	$(BIN)/mypy
 
 demo: deps

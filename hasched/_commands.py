@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -17,11 +18,13 @@ from hasched._daemon import Daemon
 from hasched._faults import FaultHooks
 from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
+from hasched._migrate import import_rq_scheduler
 from hasched._model import parse_datetime
 from hasched._settings import Connection, RunSettings, default_instance_id
 from hasched._status import render_text, status
 from hasched._store import Store
 from hasched._sync import apply_sync, load_file, plan_sync
+from hasched._systemd import Notifier
 from hasched._triggers import from_us
 from hasched.api import Scheduler, describe, make, next_fire_times
 from hasched.errors import StartupError, ValidationError
@@ -68,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # A call blocked longer than a third of the lease is worth abandoning and retrying.
     schedules = load_file(settings.schedules) if settings.schedules else None
     redis = connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3))
-    daemon = Daemon(settings, redis, schedules=schedules)
+    daemon = Daemon(settings, redis, schedules=schedules, notifier=Notifier())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: daemon.request_stop())
     endpoints = None
@@ -119,6 +122,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not args.dry_run:
         apply_sync(store, plan)
     print("\n".join(plan.lines(args.dry_run)))
+    return 0
+
+
+def cmd_import_rq_scheduler(args: argparse.Namespace) -> int:
+    s = _scheduler(args)
+    report = import_rq_scheduler(s.connection, s, dry_run=args.dry_run, remove_source=args.remove_source,
+                                 local_timezone=args.local_timezone)  # fmt: skip
+    _print_json(dataclasses.asdict(report)) if args.json else print("\n".join(report.lines()))
     return 0
 
 
@@ -244,6 +255,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "status": cmd_status,
     "sync": cmd_sync,
+    "import-rq-scheduler": cmd_import_rq_scheduler,
     "next": cmd_next,
     "schedule add": cmd_add,
     "schedule list": cmd_list,

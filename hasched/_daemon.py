@@ -20,6 +20,14 @@ from hasched._settings import RunSettings
 from hasched._status import status
 from hasched._store import Store
 from hasched._sync import SyncPlan, apply_sync, plan_sync
+from hasched._systemd import (
+    Notifier,
+    follower_status,
+    leader_status,
+    loop_progress,
+    redis_status,
+    stall_limit,
+)
 from hasched._tick import Ticker, TickReport
 from hasched._waker import Waker
 
@@ -30,7 +38,8 @@ class Daemon:
     """One scheduler instance. `run()` blocks until `request_stop()` (SIGTERM/SIGINT)."""
 
     def __init__(self, settings: RunSettings, redis: Redis, metrics: Metrics | None = None,
-                 schedules: list[Schedule] | None = None) -> None:  # fmt: skip
+                 schedules: list[Schedule] | None = None,
+                 notifier: Notifier | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.instance_id = settings.instance_id
         self.store = Store(redis, settings.connection.namespace)
@@ -38,6 +47,7 @@ class Daemon:
         self.ticker = Ticker(self.store, redis, settings.faults)
         self.metrics = metrics if metrics is not None else Metrics()
         self.log = _log.get(instance_id=self.instance_id)
+        self.notifier = notifier if notifier is not None else Notifier({})  # {}: off unless given
         self._redis = redis
         self._to_sync = schedules  # from --schedules, written at the first pass that reaches Redis
         self._contacted = False
@@ -91,6 +101,8 @@ class Daemon:
             namespace=self.settings.connection.namespace,
             redis=self.settings.connection.describe(),
         )
+        limit = stall_limit(self.notifier.watchdog_seconds or 0.0, self.settings.lease_ttl)
+        self.notifier.start_watchdog(loop_progress(lambda: self.loop_at, limit))
         try:
             while not self._stop.is_set():
                 try:
@@ -101,8 +113,10 @@ class Daemon:
                     raise
                 self._sleep(timeout)
         finally:
+            self.notifier.stopping()
             waker.stop()
             self._shutdown()
+            self.notifier.close()
 
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)
@@ -115,6 +129,7 @@ class Daemon:
 
     def _iteration(self) -> float:
         """One pass of the loop; returns how long to sleep before the next one."""
+        self.settings.faults.loop_pass()  # test-only hook, a no-op unless armed
         self.loop_at = time.monotonic()
         self._op = "lease"
         if not self._contacted:
@@ -123,6 +138,7 @@ class Daemon:
         self._op = "heartbeat"
         self._heartbeat_step()
         self.redis_ok_at = time.monotonic()
+        self._notify_state()
         if self.lease.held:
             self._op = "tick"
             wait = self._lead()
@@ -143,6 +159,15 @@ class Daemon:
     def _log_sync(self, plan: SyncPlan) -> None:
         self.log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),
                       unchanged=plan.unchanged, file=self.settings.schedules)  # fmt: skip
+
+    def _notify_state(self) -> None:
+        """READY=1 after the first pass that reached Redis and heartbeat; STATUS= when it changes."""
+        lease = self.lease
+        if lease.held:
+            text = leader_status(lease.epoch)
+        else:
+            text = follower_status(lease.holder if lease.holder != self.instance_id else None)
+        self.notifier.ready(text)  # READY=1 (with STATUS=) once, then only STATUS= changes
 
     def _lease_step(self) -> None:
         lease = self.lease
@@ -244,6 +269,7 @@ class Daemon:
             self.metrics.lease_renewals.labels(result="error").inc()
         if self.lease.out_of_touch():
             self._lost("redis_unreachable")
+        self.notifier.status(redis_status(exc))
         self.log.warning(
             "hasched.redis.error", op=self._op, error=type(exc).__name__, attempt=state.attempt_number
         )

@@ -8,7 +8,10 @@ no-op, so the daemon calls them unconditionally. The environment is read once, w
 The watchdog pings `WATCHDOG=1` every `WATCHDOG_USEC / 2`, but only while the caller's
 `progress()` says the loop still goes round: a stuck loop falls silent and systemd kills and
 restarts the instance. Redis being unreachable is not a stuck loop (the loop keeps going round in
-its retry loop), so it keeps pinging then.
+its retry loop), so it keeps pinging then. Until `ready()`, each ping also carries
+`EXTEND_TIMEOUT_USEC` (one watchdog period): an instance waiting for Redis at start stays
+"activating" as long as it likes instead of hitting `TimeoutStartSec=`, while one stuck before
+READY=1 is still killed when its extension runs out.
 """
 
 from __future__ import annotations
@@ -19,11 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-# Test-only fault hook: when this variable names an existing file, `Notifier.maybe_hang()` blocks
-# the calling thread until the file is removed. The chaos/systemd tests use it to provoke a stuck
-# loop deterministically. Never set it in production.
-HANG_FILE_ENV = "HASCHED_TEST_HANG_FILE"
-
 
 class Notifier:
     """Talks to the service manager; every method is a no-op when not run under systemd."""
@@ -32,7 +30,6 @@ class Notifier:
         env = os.environ if environ is None else environ
         self.address = socket_address(env.get("NOTIFY_SOCKET", ""))
         self.watchdog_seconds = watchdog_seconds(env, os.getpid())
-        self.hang_file = env.get(HANG_FILE_ENV) or None
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -97,8 +94,9 @@ class Notifier:
     # -- watchdog thread -----------------------------------------------------------------
 
     def start_watchdog(self, progress: Callable[[], bool]) -> bool:
-        """Ping every WATCHDOG_USEC/2 while `progress()` is true; False when no watchdog is asked
-        for (no NOTIFY_SOCKET, no WATCHDOG_USEC, or WATCHDOG_PID names another process)."""
+        """Ping every WATCHDOG_USEC/2 while `progress()` is true (before `ready()`, extending the
+        start timeout too); False when no watchdog is asked for (no NOTIFY_SOCKET, no
+        WATCHDOG_USEC, or WATCHDOG_PID names another process)."""
         if self.address is None or self.watchdog_seconds is None or self._watchdog is not None:
             return False
         interval = self.watchdog_seconds / 2
@@ -114,8 +112,10 @@ class Notifier:
                 alive = progress()
             except Exception:  # a broken probe must look like a stuck loop, not kill the thread
                 alive = False
-            if alive:
+            if alive and self._ready:
                 self.watchdog()
+            elif alive:  # still starting (waiting for Redis): keep the start timeout from firing
+                self.notify("WATCHDOG=1", f"EXTEND_TIMEOUT_USEC={round(interval * 2_000_000)}")
             if self._closed.wait(interval):
                 return
 
@@ -128,19 +128,6 @@ class Notifier:
             if self._sock is not None:
                 self._sock.close()
                 self._sock = None
-
-    # -- test-only fault hook ------------------------------------------------------------
-
-    def maybe_hang(self) -> None:
-        """TEST ONLY: block while the file named by HASCHED_TEST_HANG_FILE exists.
-
-        The daemon calls this once per loop pass, so a test can freeze the loop (and watch the
-        watchdog pings stop) by creating that file. Without the variable it returns at once.
-        """
-        if self.hang_file is None:
-            return
-        while os.path.exists(self.hang_file):
-            time.sleep(0.05)
 
 
 def socket_address(value: str) -> str | bytes | None:

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--prune", action="store_true", help="remove file-made schedules not in the file")
     sync.add_argument("--prune-all", action="store_true", help="remove every schedule not in the file")
     sync.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+    _add_import(sub.add_parser("import-rq-scheduler", parents=[common],
+                               help="create hasched schedules from rq-scheduler's jobs"))  # fmt: skip
     for action in ("rm", "pause", "resume", "trigger"):
         ssub.add_parser(action, parents=[common], help=f"{action} a schedule").add_argument("id")
     return root
@@ -86,6 +88,14 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--log-level", default=_env("LOG_LEVEL", "info"), choices=("debug", "info", "warning", "error")
     )
+
+
+def _add_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="report what would be imported, write nothing")
+    p.add_argument("--remove-source", action="store_true",
+                   help="remove imported jobs from rq-scheduler, so they never fire under both")  # fmt: skip
+    p.add_argument("--local-timezone", help="IANA zone of rq-scheduler's host (default: this host's)")
+    p.add_argument("--json", action="store_true")
 
 
 def _add_next(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,476 @@
+"""rq-scheduler's `Scheduler` on top of hasched: `from hasched.compat.rq_scheduler import Scheduler`.
+
+The class keeps rq-scheduler's method names and arguments and stores hasched schedules in one
+namespace (default `hasched`); `hasched run` fires them. This module is also the one home of
+rq-scheduler's semantics (its cron dialect, its `repeat` count, naive times meaning UTC), which
+`hasched import-rq-scheduler` (`hasched._migrate`) uses too.
+
+Behaviour that differs from rq-scheduler 0.14:
+
+- Run `hasched run` (on as many hosts as you like) instead of `rqscheduler`. The constructor's
+  `interval`, `name`, `job_class`, `queue_class` and `serializer` are accepted and ignored;
+  `namespace=` picks the hasched namespace.
+- Methods return a `ScheduledJob`, not an RQ `Job`: it has `id` (the schedule id), `func_name`,
+  `args`, `kwargs`, `origin`, `meta`, `timeout`, `result_ttl`, `ttl`, `description` and
+  `schedule` (the hasched `Schedule`). Each run is a new RQ job whose id derives from the fire;
+  its `job.meta["hasched_schedule_id"]` is the schedule id.
+- The function must have an importable dotted path: instance methods and callable objects are
+  rejected (`ValidationError` naming `func`), as are `depends_on`, `on_success`, `on_failure`
+  and `at_front`.
+- `args`, `kwargs` and `meta` are stored as JSON, not pickled: values that JSON would not give
+  back unchanged (sets, datetimes, tuples, non-string dict keys, NaN) raise `ValidationError`.
+- Ids (`id=`, `job_id=`) must match `[A-Za-z0-9_-]{1,128}`; generated ids are 32 hex digits.
+  Reusing an id replaces that schedule, as in rq-scheduler.
+- Fire times keep their sub-second part (rq-scheduler truncates them to whole seconds), an
+  `interval` may be fractional (rq-scheduler applies `int()`), and interval jobs fire at
+  `scheduled_time + k * interval` (rq-scheduler reschedules from the moment it enqueued, so
+  its times drift later by each poll's delay).
+- `repeat=n` means n runs in total (0 counts as 1), as in rq-scheduler; a negative `repeat`
+  (forever in rq-scheduler) is rejected.
+- Cron strings keep rq-scheduler's dialect (the `crontab` package): 5 fields, 6 with a year
+  last, 7 with seconds first and a year last. A year other than `*`, and a string that restricts
+  both day of month and day of week (rq-scheduler requires both to match, hasched either, like
+  cron) raise `ValidationError`, as do `crontab` extensions such as `L`.
+- Cron runs in UTC unless `use_local_timezone=True`, which uses this host's IANA time zone
+  (`ValidationError` if it cannot be told; `timezone=` names one explicitly), with cron's DST
+  rules. rq-scheduler 0.14 documents the same, but actually matches cron strings against the
+  scheduler host's local time in both cases; on a host set to UTC that makes no difference.
+- A one-off time in the past runs at once only within the catch-up window (1 day); an older one
+  is rejected (rq-scheduler runs any overdue job). After downtime, a recurring schedule runs its
+  latest missed fire once (rq-scheduler: also once), then keeps its own times.
+- `get_jobs`, `count` and `in` see every schedule of the namespace that will still fire (also
+  ones not made through this class); paused and finished schedules are not scheduled.
+  `get_jobs` returns an iterator over a snapshot; with `with_times` the times are aware UTC
+  datetimes (rq-scheduler: naive UTC) with their sub-second part.
+- `change_execution_time` moves a one-off, or re-anchors an interval schedule at the new time
+  with the runs it had left; on a cron schedule, or a job that is not scheduled, it raises
+  `ValidationError` (a `ValueError`, like rq-scheduler's error).
+- `result_ttl` and `ttl` must be whole seconds >= 1 or -1 (RQ also takes 0); `timeout` takes
+  RQ's forms (seconds, or text such as "10m").
+- "Due" is decided by Redis's clock, not the host's; several scheduler processes are safe, and
+  each fire is enqueued exactly once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from redis import Redis
+from rq.exceptions import TimeoutFormatError
+from rq.utils import parse_timeout
+
+from hasched._model import Schedule, func_path
+from hasched._settings import DEFAULT_NAMESPACE
+from hasched._store import Store, Stored
+from hasched._triggers import from_us, to_us
+from hasched.api import Scheduler as HaschedScheduler
+from hasched.api import make
+from hasched.errors import ValidationError
+
+__all__ = [
+    "ScheduledJob",
+    "Scheduler",
+    "as_utc",
+    "check_exact_json",
+    "fires_of_repeat",
+    "host_timezone",
+    "to_hasched_cron",
+]
+
+Func = str | Callable[..., Any]
+US = 1_000_000
+# enqueue_at/enqueue_in keyword arguments that configure the job (rq-scheduler's name -> ours).
+_JOB_OPTIONS = {
+    "timeout": "timeout",
+    "job_id": "id",
+    "job_ttl": "ttl",
+    "job_result_ttl": "result_ttl",
+    "job_description": "description",
+    "meta": "meta",
+    "queue_name": "queue_name",
+}
+_UNSUPPORTED = ("depends_on", "on_success", "on_failure", "at_front")
+_UTC_NAMES = frozenset({"UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich"})
+
+
+# -- rq-scheduler's semantics ------------------------------------------------------------------
+
+
+def as_utc(name: str, value: Any) -> datetime:
+    """An aware datetime; a naive one means UTC, as in rq-scheduler."""
+    if not isinstance(value, datetime):
+        raise ValidationError(name, f"must be a datetime, got {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def fires_of_repeat(repeat: Any) -> int | None:
+    """How many runs in total rq-scheduler makes of a job whose `meta['repeat']` is `repeat`.
+
+    Its `enqueue_job` decrements the count at each run and stops rescheduling when it is 0, so
+    the stored count is the runs left including the pending one: n >= 1 runs n times, 0 once,
+    and a negative count never reaches 0 (forever: None, like no count at all).
+    """
+    if repeat is None:
+        return None
+    if isinstance(repeat, bool) or not isinstance(repeat, int):
+        raise ValidationError("repeat", f"must be a whole number, got {repeat!r}")
+    return None if repeat < 0 else max(repeat, 1)
+
+
+def to_hasched_cron(expr: Any) -> str:
+    """An rq-scheduler cron string in hasched's syntax; ValidationError(`cron_string`) if the two
+    would read it differently.
+
+    rq-scheduler parses with the `crontab` package: 6 fields end with a year (hasched reads 6
+    fields as seconds first), 7 fields are seconds ... year, `?` means `*`, and a day matches
+    only if day of month AND day of week match, where cron and hasched take either.
+    """
+    if not isinstance(expr, str):
+        raise ValidationError("cron_string", f"must be a string, got {expr!r}")
+    fields = expr.split()
+    if len(fields) == 1 and fields[0].startswith("@"):
+        return fields[0]  # @daily and friends mean the same in both
+    if len(fields) in (6, 7):
+        if fields[-1] not in ("*", "?"):
+            raise ValidationError("cron_string", f"restricts the year ({fields[-1]!r}); hasched has no year")
+        fields = fields[:-1]
+    fields = ["*" if f == "?" else f for f in fields]
+    if len(fields) >= 5 and fields[-3] != "*" and fields[-1] != "*":
+        raise ValidationError(
+            "cron_string",
+            f"{expr!r} restricts both day of month and day of week: rq-scheduler fires when both "
+            "match, hasched (like cron) when either does",
+        )
+    return " ".join(fields)
+
+
+def check_exact_json(name: str, value: Any) -> None:
+    """ValidationError(`name`) unless JSON gives `value` back unchanged: RQ pickles arguments,
+    hasched stores JSON, where a tuple comes back a list and a set or datetime not at all."""
+    try:
+        back = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as e:
+        raise ValidationError(name, f"must be JSON-serialisable ({e})") from None
+    if back != value:
+        raise ValidationError(name, "would change when stored as JSON (tuples become lists, keys strings)")
+
+
+def host_timezone() -> str | None:
+    """This host's local time zone as an IANA name ("UTC" for its aliases), or None.
+
+    Looks where the C library does (TZ, /etc/localtime; Debian's /etc/timezone) and keeps a name
+    only if its current UTC offset is the one this process really has.
+    """
+    local_offset = datetime.now().astimezone().utcoffset()
+    for text in (os.environ.get("TZ"), os.path.realpath("/etc/localtime"), _read(Path("/etc/timezone"))):
+        zone = _zone_name(text)
+        if zone is not None and datetime.now(ZoneInfo(zone)).utcoffset() == local_offset:
+            return zone
+    return None
+
+
+def _zone_name(text: str | None) -> str | None:
+    name = (text or "").strip().lstrip(":")
+    name = name.rpartition("zoneinfo/")[2] if "zoneinfo/" in name else name
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return "UTC" if name.removeprefix("Etc/") in _UTC_NAMES else name
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+# -- the drop-in ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ScheduledJob:
+    """What rq-scheduler's methods return (an RQ `Job` there): the attributes code written for
+    rq-scheduler reads, taken from a hasched schedule. Two are equal when their ids are."""
+
+    id: str
+    func_name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    origin: str
+    meta: dict[str, Any]
+    timeout: int | None
+    result_ttl: int | None
+    ttl: int | None
+    description: str | None
+    schedule: Schedule
+    next_fire: datetime | None  # None once finished, or while paused
+
+    @classmethod
+    def of(cls, stored: Stored) -> ScheduledJob:
+        """The job view of a stored schedule and its progress."""
+        s, state = stored.schedule, stored.state
+        left = None if s.repeat is None else max(s.repeat - state.n, 0)
+        nxt = None if s.paused or state.next_us is None else from_us(state.next_us)
+        return cls(s.id, s.func, tuple(s.args), dict(s.kwargs), s.queue, _meta(s, left), s.timeout,
+                   s.result_ttl, s.ttl, s.description, s, nxt)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ScheduledJob) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def _meta(s: Schedule, runs_left: int | None) -> dict[str, Any]:
+    """The user's meta plus the keys rq-scheduler keeps there (interval, cron_string, repeat)."""
+    meta = dict(s.meta)
+    if s.every is not None:
+        meta["interval"] = s.every
+    if s.cron is not None:
+        meta.update(cron_string=s.cron, use_local_timezone=s.timezone != "UTC")
+    if runs_left is not None:
+        meta["repeat"] = runs_left
+    return meta
+
+
+class Scheduler:
+    """rq-scheduler's `Scheduler`, storing hasched schedules (differences: module docstring)."""
+
+    def __init__(self, queue_name: str = "default", queue: Any = None, interval: float = 60,
+                 connection: Redis | None = None, job_class: Any = None, queue_class: Any = None,
+                 name: str | None = None, serializer: Any = None, *,
+                 namespace: str = DEFAULT_NAMESPACE) -> None:  # fmt: skip
+        if connection is None:
+            raise ValidationError("connection", "is required")
+        self.connection = connection
+        self.queue_name: str = queue.name if queue is not None else queue_name
+        self.name = name or uuid.uuid4().hex
+        self._api = HaschedScheduler(connection, namespace)
+        self._store = Store(connection, namespace)
+
+    # -- creating ------------------------------------------------------------------------------
+
+    def enqueue_at(self, scheduled_time: datetime, func: Func, *args: Any, **kwargs: Any) -> ScheduledJob:
+        """Run `func(*args, **kwargs)` once at `scheduled_time` (naive means UTC). rq-scheduler's
+        job options (`timeout`, `job_id`, `job_ttl`, `job_result_ttl`, `job_description`, `meta`,
+        `queue_name`) are taken out of `kwargs`."""
+        options = _job_options(kwargs)
+        return self._save({"at": as_utc("scheduled_time", scheduled_time)}, func, args, kwargs, **options)
+
+    def enqueue_in(self, time_delta: timedelta, func: Func, *args: Any, **kwargs: Any) -> ScheduledJob:
+        """Run `func(*args, **kwargs)` once, `time_delta` from now (Redis's clock); options as
+        for `enqueue_at`."""
+        options = _job_options(kwargs)
+        if not isinstance(time_delta, timedelta):
+            raise ValidationError("time_delta", f"must be a timedelta, got {time_delta!r}")
+        return self._save({"at": self._now() + time_delta}, func, args, kwargs, **options)
+
+    def schedule(self, scheduled_time: datetime, func: Func, args: Any = None, kwargs: Any = None,
+                 interval: float | None = None, repeat: int | None = None, result_ttl: int | None = None,
+                 ttl: int | None = None, timeout: Any = None, id: str | None = None,
+                 description: str | None = None, queue_name: str | None = None, meta: Any = None,
+                 depends_on: Any = None, on_success: Any = None, on_failure: Any = None,
+                 at_front: Any = None) -> ScheduledJob:  # fmt: skip
+        """Run `func` at `scheduled_time` (naive means UTC), then every `interval` seconds,
+        `repeat` runs in total (None: forever). Without an interval it runs once."""
+        _reject_unsupported(depends_on=depends_on, on_success=on_success, on_failure=on_failure,
+                            at_front=at_front)  # fmt: skip
+        when = as_utc("scheduled_time", scheduled_time)
+        if not interval:  # rq-scheduler never reschedules a job with a zero interval
+            if repeat:
+                raise ValidationError("repeat", "needs an interval")
+            trigger: dict[str, Any] = {"at": when}
+        else:
+            trigger = {"every": interval, "start": when, "repeat": _repeat(repeat)}
+            result_ttl = -1 if result_ttl is None else result_ttl  # rq-scheduler's default
+        return self._save(trigger, func, args, kwargs, id=id, queue_name=queue_name, timeout=timeout,
+                          result_ttl=result_ttl, ttl=ttl, description=description, meta=meta)  # fmt: skip
+
+    def cron(self, cron_string: str, func: Func, args: Any = None, kwargs: Any = None,
+             repeat: int | None = None, queue_name: str | None = None, result_ttl: int | None = -1,
+             ttl: int | None = None, id: str | None = None, timeout: Any = None,
+             description: str | None = None, meta: Any = None, use_local_timezone: bool = False,
+             depends_on: Any = None, on_success: Any = None, on_failure: Any = None,
+             at_front: bool = False, *, timezone: str | None = None) -> ScheduledJob:  # fmt: skip
+        """Run `func` at the times of `cron_string` (rq-scheduler's dialect) in UTC, or in this
+        host's time zone with `use_local_timezone`, or in `timezone`; `repeat` runs in total."""
+        _reject_unsupported(depends_on=depends_on, on_success=on_success, on_failure=on_failure,
+                            at_front=at_front)  # fmt: skip
+        zone = timezone or (_local_zone() if use_local_timezone else "UTC")
+        trigger = {"cron": to_hasched_cron(cron_string), "timezone": zone, "repeat": _repeat(repeat)}
+        return self._save(trigger, func, args, kwargs, id=id, queue_name=queue_name, timeout=timeout,
+                          result_ttl=result_ttl, ttl=ttl, description=description, meta=meta)  # fmt: skip
+
+    def _save(self, trigger: dict[str, Any], func: Func, args: Any, kwargs: Any, *,
+              id: str | None = None, queue_name: str | None = None, timeout: Any = None,
+              result_ttl: int | None = None, ttl: int | None = None, description: str | None = None,
+              meta: Any = None) -> ScheduledJob:  # fmt: skip
+        schedule = make(
+            id=id or uuid.uuid4().hex,
+            func=_target(func),
+            args=args if args is not None else (),
+            kwargs=kwargs if kwargs is not None else {},
+            queue=queue_name or self.queue_name,
+            timeout=_timeout(timeout),
+            result_ttl=result_ttl,
+            ttl=ttl,
+            description=description,
+            meta=meta if meta is not None else {},
+            **trigger,
+        )
+        check_exact_json("args", list(schedule.args))
+        check_exact_json("kwargs", dict(schedule.kwargs))
+        check_exact_json("meta", dict(schedule.meta))
+        self._api.add(schedule, replace=True)
+        return ScheduledJob.of(self._store.get_stored(schedule.id))
+
+    # -- managing ------------------------------------------------------------------------------
+
+    def cancel(self, job: Any) -> None:
+        """Delete a schedule, given as a job from this class (or RQ) or as its id."""
+        self._api.cancel(_id_of(job))
+
+    def __contains__(self, item: Any) -> bool:
+        """Whether `item` (a job or an id) is a schedule that will still fire."""
+        return self._pending(_id_of(item)) is not None
+
+    def count(self, until: Any = None) -> int:
+        """How many schedules fire next at or before `until`: a datetime (naive means UTC), a
+        timedelta from now, unix seconds, or None for all."""
+        return len(self._due_by(until))
+
+    @overload
+    def get_jobs(self, until: Any = None, with_times: Literal[False] = False, offset: int | None = None,
+                 length: int | None = None) -> Iterator[ScheduledJob]: ...  # fmt: skip
+    @overload
+    def get_jobs(self, until: Any, with_times: Literal[True], offset: int | None = None,
+                 length: int | None = None) -> Iterator[tuple[ScheduledJob, datetime]]: ...  # fmt: skip
+    @overload
+    def get_jobs(self, until: Any = None, *, with_times: Literal[True], offset: int | None = None,
+                 length: int | None = None) -> Iterator[tuple[ScheduledJob, datetime]]: ...  # fmt: skip
+
+    def get_jobs(self, until: Any = None, with_times: bool = False, offset: int | None = None,
+                 length: int | None = None) -> Iterator[Any]:  # fmt: skip
+        """The schedules that fire next at or before `until` (as for `count`), soonest first;
+        with `with_times`, (job, next fire time) pairs. `offset` and `length` slice the result
+        and go together; a negative `length` means to the end."""
+        if (offset is None) != (length is None):
+            raise ValidationError("offset" if offset is None else "length", "offset and length go together")
+        due = self._due_by(until)
+        if offset is not None and length is not None:
+            due = due[offset:] if length < 0 else due[offset : offset + length]
+        return iter(due) if with_times else iter([job for job, _ in due])
+
+    def change_execution_time(self, job: Any, date_time: datetime) -> None:
+        """Move the next run of a one-off or interval schedule to `date_time` (naive means UTC);
+        an interval schedule then fires at `date_time + k * interval`, with the runs it had left."""
+        stored = self._pending(_id_of(job))
+        if stored is None:
+            raise ValidationError("job", "is not in the scheduled jobs")
+        s, when = stored.schedule, as_utc("date_time", date_time)
+        if s.cron is not None:
+            raise ValidationError("date_time", f"schedule {s.id} fires at its cron times; change its cron")
+        if s.at is not None:
+            changed = s.with_changes(at=when)
+        else:
+            left = None if s.repeat is None else s.repeat - stored.state.n
+            changed = s.with_changes(start=when, repeat=left)
+        self._api.add(changed, replace=True)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _pending(self, sid: str) -> Stored | None:
+        found = self._store.load_many([sid])[0]
+        return found if isinstance(found, Stored) and _will_fire(found) else None
+
+    def _due_by(self, until: Any) -> list[tuple[ScheduledJob, datetime]]:
+        limit = self._until_us(until)
+        due = [
+            (ScheduledJob.of(x), from_us(x.state.next_us))
+            for x in self._store.iter_all()
+            if isinstance(x, Stored) and _will_fire(x) and x.state.next_us is not None
+            and (limit is None or x.state.next_us <= limit)
+        ]  # fmt: skip
+        return sorted(due, key=lambda pair: (pair[1], pair[0].id))
+
+    def _until_us(self, until: Any) -> int | None:
+        if until is None:
+            return None
+        if isinstance(until, datetime):
+            return to_us(as_utc("until", until))
+        if isinstance(until, timedelta):
+            return to_us(self._now() + until)
+        if isinstance(until, int | float) and not isinstance(until, bool):
+            return round(until * US)
+        raise ValidationError("until", f"must be a datetime, a timedelta or unix seconds, got {until!r}")
+
+    def _now(self) -> datetime:
+        sec, usec = self.connection.time()
+        return from_us(int(sec) * US + int(usec))
+
+
+def _will_fire(stored: Stored) -> bool:
+    return not stored.schedule.paused and stored.state.next_us is not None
+
+
+def _job_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take rq-scheduler's job options out of enqueue_at/enqueue_in's keyword arguments."""
+    _reject_unsupported(**{name: kwargs.pop(name, None) for name in _UNSUPPORTED})
+    return {ours: kwargs.pop(theirs) for theirs, ours in _JOB_OPTIONS.items() if theirs in kwargs}
+
+
+def _reject_unsupported(**values: Any) -> None:
+    for name, value in values.items():
+        if value:  # rq-scheduler's defaults are None or False
+            raise ValidationError(name, "is not supported by hasched")
+
+
+def _target(func: Any) -> str:
+    """The dotted path of `func`; RQ would pickle a bound method's instance, hasched cannot."""
+    if inspect.ismethod(func) and not inspect.isclass(func.__self__):
+        raise ValidationError("func", f"{func!r} is bound to an instance; only importable functions run")
+    return func_path(func)
+
+
+def _timeout(value: Any) -> int | None:
+    """RQ's timeout forms: whole seconds, or text such as "90", "10m", "1h"."""
+    try:
+        return parse_timeout(value)
+    except (TimeoutFormatError, ValueError, TypeError):
+        raise ValidationError("timeout", f"must be seconds or text such as '10m', got {value!r}") from None
+
+
+def _repeat(repeat: Any) -> int | None:
+    if isinstance(repeat, int) and not isinstance(repeat, bool) and repeat < 0:
+        raise ValidationError("repeat", f"must be >= 0 (rq-scheduler would repeat forever), got {repeat}")
+    return fires_of_repeat(repeat)
+
+
+def _local_zone() -> str:
+    zone = host_timezone()
+    if zone is None:
+        raise ValidationError("use_local_timezone", "this host's IANA zone cannot be told; pass timezone=")
+    return zone
+
+
+def _id_of(job: Any) -> str:
+    """A schedule id from an id (str or bytes) or anything with an `id` (our jobs, RQ's)."""
+    if isinstance(job, bytes):
+        return job.decode()
+    sid = job if isinstance(job, str) else getattr(job, "id", None)
+    if not isinstance(sid, str):
+        raise ValidationError("job", f"must be a job or a job id, got {job!r}")
+    return sid
