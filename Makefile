@@ -41,8 +41,10 @@ chaos-soak: deps
 deps: system-deps venv
 
 # Debian packages the tests run for real (redis-server; prometheus and promtool for the
-# dashboard and alert tests; faketime for the clock-skew scenario). Installed only when missing.
-APT_NEEDS := redis-server:redis-server prometheus:prometheus promtool:prometheus faketime:faketime
+# dashboard and alert tests; faketime for the clock-skew scenario; openssl for the TLS test;
+# systemd-analyze for the unit files; iproute2 for the multi-host test). Installed when missing.
+APT_NEEDS := redis-server:redis-server prometheus:prometheus promtool:prometheus faketime:faketime \
+	openssl:openssl systemd-analyze:systemd ip:iproute2
 system-deps:
 	@missing=""; for pair in $(APT_NEEDS); do \
 		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \

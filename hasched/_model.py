@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -86,6 +87,8 @@ def func_path(func: str | Callable[..., Any]) -> str:
     """The dotted path of a job function; the scheduler never imports it."""
     if isinstance(func, str):
         return func
+    if inspect.ismethod(func):  # a worker would call Class.method without its instance
+        raise ValidationError("func", f"{func!r} is a bound method; pass a module-level function")
     qualname = getattr(func, "__qualname__", "")
     module = getattr(func, "__module__", "")
     if not module or not qualname or "<" in qualname:

@@ -506,3 +506,18 @@ def test_decode_deeply_nested_args() -> None:
         raw = _record()[:-1] + ',"args":[' + "[" * depth + "]" * depth + "]}"
         raw = raw.replace('"args":[],', "")
         decode_or_invalid(raw)
+
+
+class _Holder:
+    def method(self) -> None:
+        """A bound method has no importable path a worker could call."""
+
+
+def test_func_path_refuses_bound_methods_and_lambdas() -> None:
+    from hasched._model import func_path
+
+    for bad in (_Holder().method, lambda: None):
+        with pytest.raises(ValidationError) as info:
+            func_path(bad)
+        assert info.value.field == "func"
+    assert func_path(func_path) == "hasched._model.func_path"
