@@ -30,7 +30,7 @@ from cluster import BIN, Cluster, Proc
 from conftest import LEASE_TTL, RETRY, VERDICTS
 from harness import Workload, redis_now
 from redis import Redis
-from redis_server import RedisServer
+from redis_server import RedisServer, wait_until_answers
 from test_scenarios import CRASH_GAP, assert_clean, events
 
 SUBNET = "10.251.0"
@@ -125,14 +125,8 @@ class NamespacedRedis(RedisServer):
                 "--save", "", "--appendonly", "no", "--dir", str(self.dir),
                 "--logfile", str(self.dir / "redis.log")]  # fmt: skip
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.client().ping():
-                    return self
-            except Exception:
-                time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start in {self.net.ns('redis')}")
+        wait_until_answers(self.client, self.net.ns("redis"))
+        return self
 
 
 def start_on_host(cluster: Cluster, net: Network, host: int, redis_url: str) -> Proc:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,18 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_answers(client: Callable[[], Redis], where: str, timeout: float = 10) -> None:
+    """Poll PING until a freshly started redis-server answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if client().ping():
+                return
+        except Exception:
+            time.sleep(0.02)
+    raise RuntimeError(f"redis-server did not start on {where}")
 
 
 def require(binary: str) -> str:
@@ -78,14 +91,8 @@ class RedisServer:
             *self.extra,
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.client().ping():
-                    return self
-            except Exception:
-                time.sleep(0.02)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+        wait_until_answers(self.client, f"port {self.port}")
+        return self
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
