@@ -35,7 +35,8 @@ class Verdict:
     duplicates: int = 0
     missing: int = 0
     not_executed: int = 0
-    # enqueued, then lost by RQ (job left 'started' or 'failed' when Redis died under a worker)
+    # enqueued, then lost by RQ when Redis died under a worker: the job was taken off the queue
+    # (left 'queued' in RQ's intermediate list, or 'started'/'failed') but never ran
     worker_lost: int = 0
     unexpected: int = 0
     max_gap_s: float = 0.0
@@ -89,6 +90,12 @@ class Workload:
     def _queues_empty(self) -> bool:
         return int(self.redis.llen("rq:queue:default")) == 0
 
+    def _taken(self, key: tuple[str, int], status: bytes | None) -> bool:
+        """RQ took the job off its queue (a worker had it) but it never ran."""
+        if status in (b"started", b"failed"):
+            return True
+        return status == b"queued" and self.redis.lpos("rq:queue:default", self.expected[key]) is None
+
     def ledger(self) -> list[dict[str, Any]]:
         """Everything the workers recorded."""
         return [json.loads(x) for x in self.redis.lrange(LEDGER, 0, -1)]
@@ -109,7 +116,7 @@ class Workload:
         not_ran = [k for k in self.expected if k not in ran]
         v.not_executed = len(not_ran)
         statuses = [self.redis.hget(job_key(self.expected[k]), "status") for k in not_ran]
-        v.worker_lost = sum(1 for st in statuses if st in (b"started", b"failed"))
+        v.worker_lost = sum(1 for k, st in zip(not_ran, statuses, strict=True) if self._taken(k, st))
         v.unexpected = sum(1 for k in ran if k not in self.expected)
         v.examples = [f"dup {k}" for k, n in ran.items() if n > 1][:5] + [f"missing {k}" for k in missing][:5]
         v.examples += [f"not executed {k}: {st!r}" for k, st in zip(not_ran, statuses, strict=True)][:5]

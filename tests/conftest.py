@@ -11,12 +11,12 @@ from redis import Redis
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from redis_server import RedisServer
+from redis_server import RedisServer, shared_server
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
+    server = shared_server()  # a local redis-server; HASCHED_TEST_REDIS=docker for a container
     yield server
     server.stop()
 

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 from redis import Redis
@@ -115,3 +116,45 @@ class RedisServer:
     def stop(self) -> None:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DockerRedis(RedisServer):
+    """`HASCHED_TEST_REDIS=docker`: a `redis:7` container through testcontainers, for a
+    developer whose machine has a Docker engine but no redis-server. It serves the shared
+    `redis_server` fixture; scenarios that kill, pause or restart Redis always use a local
+    redis-server. Needs `pip install 'testcontainers[redis]'`."""
+
+    def __init__(self) -> None:
+        self.password = None
+        self.container: Any = None
+        self.port = 0
+
+    def start(self) -> DockerRedis:
+        try:
+            from testcontainers.redis import RedisContainer
+        except ImportError:
+            _unavailable("HASCHED_TEST_REDIS=docker needs: pip install 'testcontainers[redis]'")
+        try:
+            self.container = RedisContainer("redis:7").start()
+        except Exception as e:  # no Docker engine answered
+            _unavailable(f"HASCHED_TEST_REDIS=docker, but no Docker engine answered: {e}")
+        self.port = int(self.container.get_exposed_port(6379))
+        wait_until_answers(self.client, f"container port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.container is not None:
+            self.container.stop()
+
+
+def _unavailable(message: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def shared_server() -> RedisServer:
+    """The server behind the `redis_server` fixture: local by default, Docker when asked."""
+    if os.environ.get("HASCHED_TEST_REDIS", "local") == "docker":
+        return DockerRedis().start()
+    return RedisServer().start()
