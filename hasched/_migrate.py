@@ -43,7 +43,7 @@ from hasched._jobs import job_key
 from hasched._model import DEFAULT_CATCHUP_WINDOW, Schedule
 from hasched._triggers import from_us
 from hasched.api import Scheduler, make, next_fire_times
-from hasched.compat.rq_scheduler import check_exact_json, fires_of_repeat, host_timezone, to_hasched_cron
+from hasched.compat._dialect import check_exact_json, fires_of_repeat, host_timezone, to_hasched_cron
 from hasched.errors import HaschedError, InvalidRecord, ScheduleNotFound, ValidationError
 
 SCHEDULED_JOBS_KEY = "rq:scheduler:scheduled_jobs"

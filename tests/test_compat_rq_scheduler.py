@@ -22,14 +22,8 @@ import hasched.compat.rq_scheduler as compat
 from hasched import Scheduler as HaschedScheduler
 from hasched import ValidationError
 from hasched._triggers import from_us
-from hasched.compat.rq_scheduler import (
-    ScheduledJob,
-    Scheduler,
-    as_utc,
-    fires_of_repeat,
-    host_timezone,
-    to_hasched_cron,
-)
+from hasched.compat._dialect import as_utc, fires_of_repeat, host_timezone, to_hasched_cron
+from hasched.compat.rq_scheduler import ScheduledJob, Scheduler
 
 NOON = datetime(2030, 1, 1, 12, 0, 0, 250_000)  # naive: UTC to rq-scheduler
 
