@@ -12,6 +12,7 @@ from tenacity import RetryCallState, Retrying
 
 from hasched import _log
 from hasched._connect import check_eviction_policy
+from hasched._jobs import iso_utc
 from hasched._lease import Lease
 from hasched._metrics import Metrics
 from hasched._model import Schedule
@@ -248,9 +249,9 @@ class Daemon:
                 self.log.info(
                     f"hasched.fire.{reason}", schedule_id=fire.schedule_id, fire_time=fire.fire_time
                 )
-        if report.missed:
-            m.fires_skipped.labels(reason="missed").inc(report.missed)
-            self.log.info("hasched.fire.missed", count=report.missed)
+        for sid, (count, first_us) in report.missed.items():
+            m.fires_skipped.labels(reason="missed").inc(count)
+            self.log.info("hasched.fire.missed", schedule_id=sid, fire_time=iso_utc(first_us), count=count)
         for err in report.invalid:
             m.schedules_invalid.inc()
             self.log.error("hasched.schedule.invalid", schedule_id=err.schedule_id, reason=err.reason)

@@ -37,6 +37,7 @@ class Plan:
 
     fires: list[int] = field(default_factory=list)
     missed: int = 0
+    first_missed_us: int | None = None  # the earliest missed fire, for the log
     state: State = State(None)
     due_us: int | None = None
 
@@ -98,12 +99,13 @@ def plan(s: Schedule, state: State, now_us: int) -> Plan:
     """Which fires of `s` to enqueue at `now`, how many are missed, and the state after them."""
     window_start = now_us - round(s.catchup_window * US)
     pending: list[int] = []
-    missed = 0
+    missed, first_missed = 0, None
     nxt, n = state.next_us, state.n
     while nxt is not None and due_time(s, nxt) <= now_us and not _exhausted(s, n):
         if len(pending) >= MAX_FIRES_PER_TICK:
             break  # the rest is still due: the next tick carries on from here
         if nxt < window_start:
+            first_missed = nxt if first_missed is None else first_missed
             skipped, nxt, n = _skip_to_window(s, nxt, n, window_start)
             missed += skipped
             if nxt is not None and nxt < window_start:
@@ -115,8 +117,10 @@ def plan(s: Schedule, state: State, now_us: int) -> Plan:
         nxt = None
     more = nxt is not None and due_time(s, nxt) <= now_us  # cut short: more overdue fires follow
     fires, dropped = _apply_catchup(s, pending, now_us, more)
+    if dropped and first_missed is None:
+        first_missed = pending[0]  # a policy keeps the latest fires, so the earliest are dropped
     due = None if nxt is None else due_time(s, nxt)
-    return Plan(fires=fires, missed=missed + dropped, state=State(nxt, n), due_us=due)
+    return Plan(fires, missed + dropped, first_missed if missed + dropped else None, State(nxt, n), due)
 
 
 def _exhausted(s: Schedule, n: int) -> bool:

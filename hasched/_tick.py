@@ -26,7 +26,7 @@ class TickReport:
 
     now_us: int
     outcome: Outcome = field(default_factory=Outcome)
-    missed: int = 0
+    missed: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (count, first fire µs)
     invalid: list[InvalidRecord] = field(default_factory=list)
     full: bool = False  # the batch was full: more may be due right now
     planned: int = 0  # fires the batch tried to enqueue
@@ -55,7 +55,8 @@ class Ticker:
         last_jobs = self._last_jobs(live)
         for stored in live:
             p = plan(stored.schedule, stored.state, now_us)
-            report.missed += p.missed
+            if p.missed and p.first_missed_us is not None:
+                report.missed[stored.schedule.id] = (p.missed, p.first_missed_us)
             batch.add(stored, p, self._template(stored), last_jobs.get(stored.schedule.id))
         report.planned = len(batch.fires)
         if batch.schedules:

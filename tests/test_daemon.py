@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from redis import Redis
 from rq import Queue
 from structlog.testing import capture_logs
@@ -67,3 +69,20 @@ def test_follower_does_not_lead_and_epoch_only_goes_up(redis: Redis) -> None:
     b._next_acquire = 0.0
     b._iteration()
     assert b.lease.held and b.lease.epoch == 2  # ... yet the new epoch is above every one seen
+
+
+def test_missed_fires_are_counted_and_logged_with_schedule_and_fire_time(redis: Redis) -> None:
+    d = daemon(redis)
+    d._iteration()
+    now = d.store.now_us()
+    Scheduler(redis, NS).every("late", 60, "jobs.record", catchup="skip", start=from_us(now - 600_000_000))
+    # all instances were down for ten minutes: put the schedule's progress back that far
+    first = now - 600_000_000 + 60_000_000
+    redis.hset(d.store.keys.state, "late", json.dumps({"next": first, "n": 0}))
+    redis.zadd(d.store.keys.due, {"late": first})
+    with capture_logs() as logs:
+        d._lead()
+    assert skipped(d, "missed") == 9
+    missed = [e for e in logs if e["event"] == "hasched.fire.missed"]
+    assert missed == [{"event": "hasched.fire.missed", "instance_id": "me", "schedule_id": "late",
+                       "fire_time": from_us(first).isoformat(), "count": 9, "log_level": "info"}]  # fmt: skip
