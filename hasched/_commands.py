@@ -142,9 +142,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_next(args: argparse.Namespace) -> int:
     after = parse_datetime("from", args.from_) if args.from_ else None
+    zone = args.tz if args.cron else "UTC"  # times print in the zone the cron fields mean
     if args.id:
         sched = _scheduler(args)
         times = sched.next_fire_times(args.id, args.n, after)
+        schedule = sched.get(args.id)
+        zone = schedule.timezone if schedule.cron else "UTC"
     elif args.cron or args.every is not None:
         start = parse_datetime("start", args.start) if args.start else None
         probe = make(
@@ -160,7 +163,7 @@ def cmd_next(args: argparse.Namespace) -> int:
         times = next_fire_times(probe, args.n, after or datetime.now().astimezone())
     else:
         raise ValidationError("trigger", "give a schedule ID, --cron or --every")
-    out = [_local(t, args.tz if args.cron else "UTC") for t in times]
+    out = [_local(t, zone) for t in times]
     _print_json(out) if args.json else print("\n".join(out))
     return 0
 

@@ -56,6 +56,8 @@ def test_manage_a_schedule_end_to_end(hasched: Hasched, redis: Redis) -> None:
     assert datetime.fromisoformat(shown["next_fire"]).astimezone().utcoffset() is not None
     listed = json.loads(hasched("schedule", "list", "--json").stdout)
     assert [d["id"] for d in listed] == ["rep"] and set(listed[0]) >= {"next_fire", "fires", "queue"}
+    nxt = hasched("next", "rep", "-n", "2", "--from", "2026-07-01T00:00:00Z").stdout.splitlines()
+    assert nxt == ["2026-07-01T03:00:00+02:00", "2026-07-02T03:00:00+02:00"]  # in Paris time
     assert hasched("schedule", "pause", "rep").returncode == 0
     assert json.loads(hasched("schedule", "show", "rep", "--json").stdout)["paused"] is True
     assert json.loads(hasched("status", "--json").stdout)["schedules"] == {"active": 0, "paused": 1}
