@@ -74,6 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon = Daemon(settings, redis, schedules=schedules, notifier=Notifier())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: daemon.request_stop())
+    signal.signal(signal.SIGHUP, lambda *_: daemon.request_reload())
     endpoints = None
     if settings.metrics_addr:
         try:

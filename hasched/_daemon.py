@@ -20,7 +20,7 @@ from hasched._retry import redis_backoff, retry_transient
 from hasched._settings import RunSettings
 from hasched._status import status
 from hasched._store import Store
-from hasched._sync import SyncPlan, apply_sync, plan_sync
+from hasched._sync import SyncPlan, apply_sync, load_file, plan_sync
 from hasched._systemd import (
     Notifier,
     follower_status,
@@ -31,6 +31,7 @@ from hasched._systemd import (
 )
 from hasched._tick import Ticker, TickReport
 from hasched._waker import Waker
+from hasched.errors import HaschedError
 
 US = 1_000_000
 
@@ -52,6 +53,7 @@ class Daemon:
         self._redis = redis
         self._to_sync = schedules  # from --schedules, written at the first pass that reaches Redis
         self._contacted = False
+        self._reload = False
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._next_acquire = 0.0
@@ -78,6 +80,11 @@ class Daemon:
     def request_stop(self) -> None:
         """Ask the loop to finish its pass, release the lease and return."""
         self._stop.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        """Re-read the --schedules file at the next pass (SIGHUP)."""
+        self._reload = True
         self._wake.set()
 
     def _on_wake(self, kind: str) -> None:
@@ -135,6 +142,8 @@ class Daemon:
         self._op = "lease"
         if not self._contacted:
             self._first_contact()
+        if self._reload:
+            self._reload_file()
         self._lease_step()
         self._op = "heartbeat"
         self._heartbeat_step()
@@ -156,6 +165,25 @@ class Daemon:
             self._log_sync(plan)
         self._to_sync = None
         self._contacted = True
+
+    def _reload_file(self) -> None:
+        """SIGHUP: sync the schedules file again. A broken file is reported and changes nothing."""
+        self._reload = False
+        path = self.settings.schedules
+        if path is None:
+            self.log.warning("hasched.sync.no_file", reason="SIGHUP without --schedules")
+            return
+        self.notifier.reloading()
+        try:
+            wanted = load_file(path)
+        except HaschedError as e:
+            self.log.error("hasched.sync.invalid", file=path, error=str(e))
+        else:
+            plan = plan_sync(self.store, wanted, prune=False)
+            apply_sync(self.store, plan)
+            self._log_sync(plan)
+        finally:
+            self.notifier.ready()
 
     def _log_sync(self, plan: SyncPlan) -> None:
         self.log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,23 @@ def test_files_are_bounded() -> None:
         assert "more than 10000" in str(e)
     else:
         raise AssertionError("a file with 10,001 schedules was accepted")
+
+
+def test_sighup_re_reads_the_schedules_file(redis_server: RedisServer, redis: Redis, tmp_path: Path) -> None:
+    one = '[[schedule]]\nid = "a"\nfunc = "app.t.f"\nevery = 60.0\nstart = 2026-01-01T00:00:00Z\n'
+    path = write(tmp_path, one)
+    c = Cluster(redis_server.url, namespace=NS, lease_ttl=2.0, retry_period=0.2)
+    try:
+        proc = c.start_instance("h", extra_args=("--schedules", str(path)))
+        wait_for(lambda: redis.hexists("{sy}:defs", "a"), timeout=10)
+        write(tmp_path, one + one.replace('id = "a"', 'id = "b"'))
+        proc.signal(signal.SIGHUP)
+        wait_for(lambda: redis.hexists("{sy}:defs", "b"), timeout=10)
+        write(tmp_path, "[[schedule]]\nid = 'c'\nfunc = 'nodots'\nevery = 1.0\n")
+        proc.signal(signal.SIGHUP)
+        wait_for(lambda: [e for e in proc.events() if e["event"] == "hasched.sync.invalid"], timeout=10)
+        assert proc.alive() and not redis.hexists("{sy}:defs", "c")
+        applied = [e for e in proc.events() if e["event"] == "hasched.sync.applied"]
+        assert [(e["created"], e["unchanged"]) for e in applied] == [(1, 0), (1, 1)]
+    finally:
+        c.stop()

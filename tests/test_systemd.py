@@ -557,3 +557,18 @@ def test_redis_unreachable_is_not_a_stuck_loop(
     resumed_at = time.monotonic()
     manager.wait_status("leader epoch ", since=resumed_at, timeout=10)
     assert not manager.seen("READY", since=paused_at)  # READY=1 once per start
+
+
+@pytest.mark.slow
+def test_sighup_reloads_the_schedules_file_between_reloading_and_ready(
+    sd_cluster: Cluster, manager: Manager, tmp_path: Path
+) -> None:
+    schedules = tmp_path / "schedules.toml"
+    schedules.write_text('[[schedule]]\nid = "x"\nfunc = "app.t.f"\nevery = 60.0\n')
+    proc = sd_cluster.start_instance("r", env=notify_env(manager), extra_args=("--schedules", str(schedules)))
+    ready_at = manager.wait("READY", "1", timeout=15)
+    schedules.write_text(schedules.read_text() + '[[schedule]]\nid = "y"\nfunc = "app.t.f"\nevery = 60.0\n')
+    proc.signal(signal.SIGHUP)
+    reloading_at = manager.wait("RELOADING", "1", since=ready_at, timeout=10)
+    manager.wait("READY", "1", since=reloading_at, timeout=10)
+    assert sd_cluster.client().hexists("{sd}:defs", "y")
