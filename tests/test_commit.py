@@ -131,3 +131,18 @@ def test_corrupt_record_is_skipped_and_the_rest_fire(redis: Redis) -> None:
     assert [f.schedule_id for f in report.outcome.enqueued] == ["good"]
     assert redis.zscore(store.keys.due, "bad") is None
     assert ticker.tick(lease.value, lease.epoch, store.now_us()).invalid == []
+
+
+def test_the_scheduler_never_imports_the_target_and_claims_outlive_the_window(redis: Redis) -> None:
+    sched = Scheduler(redis, NS)
+    store, lease, ticker = leader(redis)
+    now = store.now_us()
+    sched.at("ghost", from_us(now), "no_such_package.no_such_module.run")  # only a worker imports it
+    report = ticker.tick(lease.value, lease.epoch, store.now_us())
+    assert [f.schedule_id for f in report.outcome.enqueued] == ["ghost"]
+    assert Job.fetch(report.outcome.enqueued[0].job_id, connection=redis).func_name == (
+        "no_such_package.no_such_module.run"
+    )
+    week_ms = 7 * 86_400_000
+    ttl = redis.pttl(store.keys.claim("ghost", now))
+    assert week_ms - 60_000 < ttl <= week_ms  # kept 7 days: longer than the 1-day catch-up window
