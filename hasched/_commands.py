@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hasched import _log
 from hasched._connect import connect
@@ -25,9 +26,8 @@ from hasched._status import render_text, status
 from hasched._store import Store
 from hasched._sync import apply_sync, load_file, plan_sync
 from hasched._systemd import Notifier
-from hasched._triggers import from_us
-from hasched.api import Scheduler, describe, make, next_fire_times
-from hasched.errors import StartupError, ValidationError
+from hasched.api import Scheduler, make, next_fire_times
+from hasched.errors import ScheduleNotFound, StartupError, ValidationError
 
 
 def connection_of(args: argparse.Namespace) -> Connection:
@@ -170,8 +170,6 @@ def cmd_next(args: argparse.Namespace) -> int:
 
 
 def _local(t: datetime, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
     return t.astimezone(ZoneInfo(tz)).isoformat()
 
 
@@ -248,8 +246,6 @@ def _simple(action: Callable[[Scheduler, str], Any]) -> Callable[[argparse.Names
 
 
 def _rm(s: Scheduler, sid: str) -> str:
-    from hasched.errors import ScheduleNotFound
-
     if not s.cancel(sid):
         raise ScheduleNotFound(sid)
     return sid
@@ -270,4 +266,4 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schedule trigger": _simple(Scheduler.trigger),
 }
 
-__all__ = ["COMMANDS", "connection_of", "describe", "from_us"]
+__all__ = ["COMMANDS", "connection_of"]

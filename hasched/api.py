@@ -115,7 +115,10 @@ class Scheduler:
         good: builtins.list[dict[str, Any]] = []
         bad: builtins.list[InvalidRecord] = []
         for x in self._store.iter_all():
-            (good.append(describe(x)) if isinstance(x, Stored) else bad.append(x))
+            if isinstance(x, Stored):
+                good.append(describe(x))
+            else:
+                bad.append(x)
         return sorted(good, key=lambda d: str(d["id"])), bad
 
 
