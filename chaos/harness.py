@@ -7,10 +7,11 @@ import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cluster import Cluster
+from helpers import redis_now
 from jobs import LEDGER
 from redis import Redis
 
@@ -18,7 +19,7 @@ from hasched import Schedule, Scheduler
 from hasched._jobs import job_key
 from hasched._keys import Keys
 from hasched._plan import next_after
-from hasched._triggers import from_us, to_us
+from hasched._triggers import to_us
 
 US = 1_000_000
 
@@ -167,11 +168,6 @@ def max_lag(entries: list[dict[str, Any]], faults: list[float]) -> float:
             continue
         worst = max(worst, datetime.fromisoformat(e["enqueued_at"]).timestamp() - fire)
     return round(worst, 3)
-
-
-def redis_now(redis: Redis) -> datetime:
-    sec, usec = redis.time()
-    return from_us(int(sec) * US + int(usec)).astimezone(UTC)
 
 
 def leader_of(cluster: Cluster, timeout: float = 15, exclude: str | None = None) -> str:

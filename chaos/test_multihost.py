@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 from cluster import BIN, Cluster, Proc
 from conftest import LEASE_TTL, RETRY, VERDICTS
-from harness import Workload, redis_now
+from harness import Workload
+from helpers import redis_now
 from redis import Redis
 from redis_server import RedisServer, wait_until_answers
 from test_scenarios import CRASH_GAP, assert_clean, events

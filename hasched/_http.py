@@ -80,10 +80,6 @@ class HttpEndpoints:
         self._server = _Server(parse_addr(addr), registry, health, status)
         self._thread = threading.Thread(target=self._server.serve_forever, name="hasched-http", daemon=True)
 
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
     def start(self) -> HttpEndpoints:
         self._thread.start()
         return self

@@ -10,6 +10,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from redis.utils import str_if_bytes
+
 NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
@@ -104,3 +106,14 @@ class Keys:
     def tag(self) -> str:
         """A short digest of the namespace, so two namespaces never share a job id."""
         return hashlib.sha1(self.namespace.encode()).hexdigest()[:8]
+
+
+def lease_value(instance_id: str, epoch: int) -> str:
+    """The lease key's value: who holds it and with which epoch (acquire.lua writes the same)."""
+    return f"{instance_id}|{epoch}"
+
+
+def parse_lease(raw: bytes | str) -> tuple[str, int]:
+    """(holder, epoch) from a lease key's value."""
+    holder, _, epoch = str_if_bytes(raw).rpartition("|")
+    return holder, int(epoch) if epoch.isdigit() else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from hasched._keys import lease_value
 from hasched._scripts import Scripts
 
 
@@ -33,7 +34,7 @@ class Lease:
     @property
     def value(self) -> str:
         """The lease key's value while this instance holds it."""
-        return f"{self.instance_id}|{self.epoch}"
+        return lease_value(self.instance_id, self.epoch)
 
     @property
     def ttl_ms(self) -> int:

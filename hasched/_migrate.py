@@ -36,6 +36,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.utils import str_if_bytes
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -172,7 +173,7 @@ def _import_one(run: _Run, job_id: str, next_us: int) -> None:
 def _scheduled(redis: Redis) -> list[tuple[str, int]]:
     """rq-scheduler's scheduled job ids with their next run in µs, soonest first."""
     entries: list[Any] = redis.zrange(SCHEDULED_JOBS_KEY, 0, -1, withscores=True)
-    return [(_text(entry[0]), round(float(entry[1]) * US)) for entry in entries]
+    return [(str_if_bytes(entry[0]), round(float(entry[1]) * US)) for entry in entries]
 
 
 def _fetch(redis: Redis, job_id: str) -> Job:
@@ -370,7 +371,7 @@ def _release(redis: Redis, token: str) -> None:
     """Delete the lock if it is still ours (it may have expired and been taken since)."""
 
     def release(pipe: Pipeline) -> None:
-        if _text(pipe.get(LOCK_KEY) or b"") == token:
+        if str_if_bytes(pipe.get(LOCK_KEY) or b"") == token:
             pipe.multi()
             pipe.delete(LOCK_KEY)
 
@@ -382,7 +383,7 @@ def _remove(redis: Redis, job: Job) -> None:
     run of it is queued or running under that hash right now."""
 
     def remove(pipe: Pipeline) -> None:
-        status = _text(pipe.hget(job.key, "status") or b"")
+        status = str_if_bytes(pipe.hget(job.key, "status") or b"")
         pipe.multi()
         pipe.zrem(SCHEDULED_JOBS_KEY, job.id)
         if status not in _IN_FLIGHT:
@@ -394,7 +395,3 @@ def _remove(redis: Redis, job: Job) -> None:
 def _now_us(redis: Redis) -> int:
     sec, usec = redis.time()
     return int(sec) * US + int(usec)
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

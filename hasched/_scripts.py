@@ -13,8 +13,9 @@ from typing import Any
 
 from redis import Redis
 from redis.commands.core import Script
+from redis.utils import str_if_bytes
 
-from hasched._keys import Keys
+from hasched._keys import Keys, parse_lease
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit")
 
@@ -45,8 +46,8 @@ class Scripts:
         ok, value = self._s["acquire"](keys=[k.lease, k.epoch], args=[instance_id, ttl_ms, min_epoch])
         if ok == 1:
             return Grant(True, int(value), instance_id)
-        holder, _, epoch = _text(value).rpartition("|")
-        return Grant(False, int(epoch) if epoch.isdigit() else 0, holder)
+        holder, epoch = parse_lease(value)
+        return Grant(False, epoch, holder)
 
     def renew(self, lease_value: str, ttl_ms: int) -> bool:
         """Extend the lease if it is still ours with the same epoch."""
@@ -79,8 +80,4 @@ class Scripts:
 
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""
-        return _text(self._s["commit"](keys=keys, args=args))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        return str_if_bytes(self._s["commit"](keys=keys, args=args))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.utils import str_if_bytes
+
+from hasched._keys import parse_lease
 from hasched._store import Store
 from hasched._triggers import from_us
 
@@ -22,9 +25,9 @@ def status(store: Store) -> dict[str, Any]:
     leader, lease_epoch = _parse_lease(lease)
     instances = [
         {
-            "id": _text(member),
+            "id": str_if_bytes(member),
             "heartbeat_age_seconds": round(max(0.0, now_us / 1000 - score) / 1000, 3),
-            "leader": _text(member) == leader,
+            "leader": str_if_bytes(member) == leader,
         }
         for member, score in beats
     ]
@@ -40,14 +43,7 @@ def status(store: Store) -> dict[str, Any]:
 
 
 def _parse_lease(raw: Any) -> tuple[str | None, int]:
-    if raw is None:
-        return None, 0
-    holder, _, epoch = _text(raw).rpartition("|")
-    return holder, int(epoch) if epoch.isdigit() else 0
-
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+    return (None, 0) if raw is None else parse_lease(raw)
 
 
 def render_text(st: dict[str, Any]) -> str:

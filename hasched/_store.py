@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from redis.exceptions import ResponseError
+from redis.utils import str_if_bytes
 
 from hasched import _codec
 from hasched._keys import Keys
@@ -145,13 +146,12 @@ class Store:
             progress = decode_state(state)
         except (ValueError, TypeError, AttributeError) as e:
             raise InvalidRecord(sid, f"progress unreadable ({e})") from None
-        rev_text = rev.decode() if isinstance(rev, bytes) else str(rev)
-        return Stored(schedule, rev_text, progress, int(fires or 0))
+        return Stored(schedule, str(str_if_bytes(rev)), progress, int(fires or 0))
 
     def iter_all(self, batch: int = 500) -> Iterator[Stored | InvalidRecord]:
         """Every stored schedule (or the error for an unreadable one), in id order per batch."""
         k = self.keys
-        for chunk in _chunks((_text(i) for i, _ in self.redis.hscan_iter(k.defs, count=batch)), batch):
+        for chunk in _chunks((str_if_bytes(i) for i, _ in self.redis.hscan_iter(k.defs, count=batch)), batch):
             for loaded in self.load_many(chunk):
                 if loaded is not None:
                     yield loaded
@@ -181,11 +181,11 @@ class Store:
     def due_ids(self, now_us: int, limit: int) -> list[str]:
         """Ids of schedules due at `now`, earliest first."""
         ids = self.redis.zrangebyscore(self.keys.due, "-inf", now_us, start=0, num=limit)
-        return [_text(i) for i in ids]
+        return [str_if_bytes(cast(bytes, i)) for i in ids]  # members only: no scores asked for
 
     def last_jobs(self, ids: list[str]) -> list[str | None]:
         """The RQ job id of each schedule's last enqueued fire."""
-        return [None if v is None else _text(v) for v in self.redis.hmget(self.keys.last_job, ids)]
+        return [None if v is None else str_if_bytes(v) for v in self.redis.hmget(self.keys.last_job, ids)]
 
     def earliest_due(self) -> int | None:
         """When the leader must next act, in µs on Redis's clock; None when nothing is due."""
@@ -221,10 +221,6 @@ def _fill_start(s: Schedule, old: Schedule | None, now_us: int) -> Schedule:
 def _check_at_not_stale(s: Schedule, now_us: int) -> None:
     if s.at is not None and not s.paused and to_us(s.at) < now_us - round(s.catchup_window * US):
         raise ValidationError("at", f"{s.at.isoformat()} is older than the catch-up window", schedule_id=s.id)
-
-
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:

@@ -23,6 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from redis_server import free_port
 
+from hasched._keys import Keys, parse_lease
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 
@@ -167,11 +169,8 @@ class Cluster:
 
     def leader(self) -> tuple[str, int] | None:
         """(instance id, epoch) of the current lease holder, from Redis."""
-        raw = self.client().get("{" + self.namespace + "}:lease")
-        if raw is None:
-            return None
-        holder, _, epoch = raw.decode().rpartition("|")
-        return holder, int(epoch)
+        raw = self.client().get(Keys(self.namespace).lease)
+        return None if raw is None else parse_lease(raw)
 
     def wait_leader(self, timeout: float = 15, exclude: str | None = None) -> tuple[str, int]:
         deadline = time.monotonic() + timeout

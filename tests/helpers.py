@@ -5,15 +5,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from jobs import LEDGER
 from redis import Redis
 
+from hasched._triggers import from_us
+
 
 def ledger(redis: Redis) -> list[dict[str, Any]]:
     """Everything the workers recorded, in order."""
     return [json.loads(x) for x in redis.lrange(LEDGER, 0, -1)]
+
+
+def redis_now(redis: Redis) -> datetime:
+    """Redis's clock, the one that decides what is due, as an aware UTC datetime."""
+    sec, usec = redis.time()
+    return from_us(int(sec) * 1_000_000 + int(usec))
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 import pytest
 from cluster import BIN, Cluster
-from helpers import ledger, wait_for
+from helpers import ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 from rq.job import Job
 
 from hasched import Scheduler
-from hasched._triggers import from_us, to_us
+from hasched._triggers import to_us
 
 pytestmark = pytest.mark.slow
 
@@ -27,11 +27,6 @@ def cluster(redis_server: RedisServer, redis: Redis) -> Iterator[Cluster]:
     c = Cluster(redis_server.url, namespace="ct", lease_ttl=2.0, retry_period=0.2)
     yield c
     c.stop()
-
-
-def redis_now(redis: Redis) -> datetime:
-    sec, usec = redis.time()
-    return from_us(int(sec) * 1_000_000 + int(usec))
 
 
 def fire_times(entries: list[dict[str, object]], sid: str) -> list[datetime]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import jobs
 import pytest
 from cluster import Cluster
-from helpers import ledger, wait_for
+from helpers import ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 from rq import Queue
@@ -21,16 +21,10 @@ from rq import Queue
 import hasched.compat.rq_scheduler as compat
 from hasched import Scheduler as HaschedScheduler
 from hasched import ValidationError
-from hasched._triggers import from_us
 from hasched.compat._dialect import as_utc, fires_of_repeat, host_timezone, to_hasched_cron
 from hasched.compat.rq_scheduler import ScheduledJob, Scheduler
 
 NOON = datetime(2030, 1, 1, 12, 0, 0, 250_000)  # naive: UTC to rq-scheduler
-
-
-def redis_now(redis: Redis) -> datetime:
-    sec, usec = redis.time()
-    return from_us(int(sec) * 1_000_000 + int(usec))
 
 
 @pytest.fixture()

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from cluster import Cluster
-from helpers import ledger, wait_for
+from helpers import ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 
 from hasched import Scheduler
-from hasched._triggers import from_us
 
 pytestmark = pytest.mark.slow
 
@@ -50,9 +49,7 @@ def test_metrics_follow_a_failover_and_match_the_ledger(cluster: Cluster, redis:
     cluster.start_worker()
     old, old_epoch = cluster.wait_leader()
     sched = Scheduler(redis, "mt")
-    sec, usec = redis.time()
-    start = from_us(int(sec) * 1_000_000 + int(usec))
-    sched.every("fast", 0.2, "jobs.record", start=start, catchup="all", queue="default")
+    sched.every("fast", 0.2, "jobs.record", start=redis_now(redis), catchup="all", queue="default")
     time.sleep(1.5)
     cluster.instances[old].signal(signal.SIGKILL)
     new, new_epoch = cluster.wait_leader(exclude=old)

@@ -21,7 +21,7 @@ import jobs
 import pytest
 import rq_scheduler
 from cluster import BIN, HERE, Cluster
-from helpers import ledger, wait_for
+from helpers import ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 from rq.job import Job
@@ -37,7 +37,6 @@ from hasched._migrate import (
     import_rq_scheduler,
     schedule_id,
 )
-from hasched._triggers import from_us
 
 IMPORTABLE = {"cron-job": "rqs-cron-job", "interval-job": "rqs-interval-job", "once-job": "rqs-once-job"}
 UNSUPPORTED = {
@@ -54,11 +53,6 @@ UNSUPPORTED = {
 TAGS = {"rqs-once": "once", "rqs-interval": "interval", "rqs-cron": "cron"}
 # rq-scheduler's crontab warns about its own future default on every cron call
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
-
-
-def redis_now(redis: Redis) -> datetime:
-    sec, usec = redis.time()
-    return from_us(int(sec) * 1_000_000 + int(usec))
 
 
 def naive(dt: datetime) -> datetime:

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 import yaml
 from cluster import Cluster
-from helpers import wait_for
+from helpers import redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer, free_port, require
 
 from hasched import Scheduler
-from hasched._triggers import from_us
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,8 +113,7 @@ def test_dashboard_and_alerts_evaluate_in_a_real_prometheus(
     prom = Prometheus(tmp_path, [f"127.0.0.1:{p}" for p in cluster.metrics_ports.values()]).start()
     try:
         leader, _ = cluster.wait_leader()
-        sec, usec = redis.time()
-        Scheduler(redis, "pe").every("p", 0.2, "jobs.record", start=from_us(int(sec) * 10**6 + int(usec)))
+        Scheduler(redis, "pe").every("p", 0.2, "jobs.record", start=redis_now(redis))
         time.sleep(4)
         cluster.instances[leader].signal(signal.SIGKILL)
         cluster.wait_leader(exclude=leader)
