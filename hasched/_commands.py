@@ -46,7 +46,8 @@ def connection_of(args: argparse.Namespace) -> Connection:
     if bool(args.tls_cert_file) != bool(args.tls_key_file):
         raise ValidationError("tls-key-file", "--tls-cert-file and --tls-key-file go together")
     return Connection(args.redis_url, sentinel, args.sentinel_master, args.namespace,
-                      args.tls_ca_file, args.tls_cert_file, args.tls_key_file)  # fmt: skip
+                      args.tls_ca_file, args.tls_cert_file, args.tls_key_file,
+                      args.sentinel_username, args.sentinel_password)  # fmt: skip
 
 
 def _host_port(name: str, text: str) -> tuple[str, int]:

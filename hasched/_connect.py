@@ -8,7 +8,7 @@ from redis import Redis
 from redis.exceptions import NoPermissionError
 from redis.sentinel import Sentinel
 
-from hasched._settings import Connection
+from hasched._settings import Connection, url_auth
 from hasched.errors import StartupError
 
 SOCKET_TIMEOUT = 5.0
@@ -21,23 +21,42 @@ def connect(conn: Connection, timeout: float = SOCKET_TIMEOUT) -> Redis:
     loop can count and retry, not as a call that hangs past the lease.
     """
     if conn.sentinel:
-        sentinel = Sentinel(list(conn.sentinel), socket_timeout=timeout)  # type: ignore[no-untyped-call]
-        master = sentinel.master_for(  # type: ignore[no-untyped-call]
-            conn.sentinel_master or "mymaster", socket_timeout=timeout
-        )
-        return cast(Redis, master)
-    return Redis.from_url(
-        conn.redis_url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=30,
-        **_tls(conn),
+        return _through_sentinel(conn, timeout)
+    return Redis.from_url(conn.redis_url, health_check_interval=30, **_timeouts(timeout), **_tls(conn))
+
+
+def _through_sentinel(conn: Connection, timeout: float) -> Redis:
+    """The primary the sentinels name, with the URL's user, password, db and TLS.
+
+    redis-py gives the sentinels only the socket options unless told otherwise, so their own
+    credentials and TLS go in `sentinel_kwargs`; the primary's go to `master_for`.
+    """
+    tls = {"ssl": True, **_tls(conn)} if conn.tls else {}
+    sentinel_auth = {"username": conn.sentinel_username, "password": conn.sentinel_password}
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(conn.sentinel), sentinel_kwargs={**_timeouts(timeout), **tls, **sentinel_auth}
     )
+    auth = url_auth(conn.redis_url)
+    master = sentinel.master_for(  # type: ignore[no-untyped-call]
+        conn.sentinel_master or "mymaster",
+        username=auth.username,
+        password=auth.password,
+        db=auth.db,
+        health_check_interval=30,
+        **_timeouts(timeout),
+        **tls,
+    )
+    return cast(Redis, master)
+
+
+def _timeouts(timeout: float) -> dict[str, float]:
+    """Connecting and every read or write wait at most `timeout` seconds."""
+    return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
 
 
 def _tls(conn: Connection) -> dict[str, Any]:
-    """redis-py's TLS options for a rediss:// URL (ignored by redis://)."""
-    if not conn.redis_url.startswith("rediss://"):
+    """redis-py's TLS options for a rediss:// URL (none for redis://)."""
+    if not conn.tls:
         return {}
     options: dict[str, Any] = {}
     if conn.tls_ca_file:

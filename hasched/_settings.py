@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 from hasched._faults import FaultHooks
+from hasched.errors import ValidationError
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_NAMESPACE = "hasched"
@@ -15,7 +16,12 @@ DEFAULT_NAMESPACE = "hasched"
 
 @dataclass(frozen=True, slots=True)
 class Connection:
-    """Where Redis is: a URL, or Sentinel addresses and a master name."""
+    """Where Redis is: a URL, or Sentinel addresses and a master name.
+
+    In Sentinel mode the URL still says who we are on the primary (user, password, db, and TLS
+    when it is rediss://) but not where it is: the sentinels tell that. The sentinels themselves
+    may need their own user and password, and speak TLS when the primary does.
+    """
 
     redis_url: str = DEFAULT_REDIS_URL
     sentinel: tuple[tuple[str, int], ...] = ()
@@ -24,13 +30,51 @@ class Connection:
     tls_ca_file: str | None = None
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    sentinel_username: str | None = None
+    sentinel_password: str | None = field(default=None, repr=False)
+
+    @property
+    def tls(self) -> bool:
+        return self.redis_url.startswith("rediss://")
 
     def describe(self) -> str:
-        """Where we connect, safe to print: never the password."""
-        if self.sentinel:
-            hosts = ",".join(f"{h}:{p}" for h, p in self.sentinel)
-            return f"sentinel://{hosts}/{self.sentinel_master}"
-        return redact(self.redis_url)
+        """Where we connect, safe to print: never a password."""
+        if not self.sentinel:
+            return redact(self.redis_url)
+        hosts = ",".join(f"{h}:{p}" for h, p in self.sentinel)
+        sentinels = f"sentinel://{_userinfo(self.sentinel_username, self.sentinel_password)}{hosts}"
+        auth = url_auth(self.redis_url)
+        scheme = "rediss" if self.tls else "redis"
+        primary = f"{scheme}://{_userinfo(auth.username, auth.password)}{self.sentinel_master}/{auth.db}"
+        return f"{sentinels}/{self.sentinel_master} primary {primary}"
+
+
+@dataclass(frozen=True, slots=True)
+class UrlAuth:
+    """Who we are on a Redis and which database: what Sentinel mode takes from the URL."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    db: int = 0
+
+
+def url_auth(url: str) -> UrlAuth:
+    """The user, password and db of a redis://, rediss:// or unix:// URL (db from path or ?db=)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query).get("db", [""])[0]
+    db = query or (parts.path.lstrip("/") if parts.scheme != "unix" else "") or "0"
+    if not db.isdigit():
+        raise ValidationError("redis-url", f"database must be a number, got {db!r}")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return UrlAuth(username, password, int(db))
+
+
+def _userinfo(username: str | None, password: str | None) -> str:
+    """`user:***@`, `:***@`, `user@` or nothing: who we are, with the password hidden."""
+    if password:
+        return f"{username or ''}:***@"
+    return f"{username}@" if username else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,11 @@ def _common() -> _Parser:
     p.add_argument("--tls-ca-file", default=_env("TLS_CA_FILE"), help="CA bundle for rediss://")
     p.add_argument("--tls-cert-file", default=_env("TLS_CERT_FILE"), help="client certificate (rediss://)")
     p.add_argument("--tls-key-file", default=_env("TLS_KEY_FILE"), help="client private key (rediss://)")
+    p.add_argument("--sentinel-username", default=_env("SENTINEL_USERNAME"),
+                   help="ACL user on the sentinels themselves (env HASCHED_SENTINEL_USERNAME)")  # fmt: skip
+    p.add_argument("--sentinel-password", default=_env("SENTINEL_PASSWORD"),
+                   help="password of the sentinels themselves; prefer env HASCHED_SENTINEL_PASSWORD, "
+                        "a flag shows in the process list")  # fmt: skip
     return p
 
 
