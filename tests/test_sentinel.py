@@ -11,6 +11,7 @@ options; the URL's host is a dead one, since the sentinel says where the primary
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,66 +82,43 @@ class Secured:
         return f"{scheme}://hasched:{PASSWORDS['hasched']}@192.0.2.1:1/{DB}"  # host: TEST-NET, unused
 
     def args(self) -> tuple[str, ...]:
-        tls = (
-            ()
-            if self.certs is None
-            else (
-                "--tls-ca-file",
-                str(self.certs["ca.crt"]),
-                "--tls-cert-file",
-                str(self.certs["client.crt"]),
-                "--tls-key-file",
-                str(self.certs["client.key"]),
-            )
-        )
-        return (
-            "--sentinel",
-            f"127.0.0.1:{self.sentinel_port}",
-            "--sentinel-master",
-            MASTER,
-            "--sentinel-username",
-            "sentry",
-            "--namespace",
-            NS,
-            *tls,
-        )
+        flags = {"sentinel": f"127.0.0.1:{self.sentinel_port}", "sentinel-master": MASTER,
+                 "sentinel-username": "sentry", "namespace": NS}  # fmt: skip
+        if self.certs is not None:
+            certs = self.certs
+            flags |= {"tls-ca-file": str(certs["ca.crt"]), "tls-cert-file": str(certs["client.crt"]),
+                      "tls-key-file": str(certs["client.key"])}  # fmt: skip
+        return _flags(flags)
 
     def env(self, sentinel_password: str = PASSWORDS["sentry"]) -> dict[str, str]:
         """Secrets go through the environment, never the command line."""
         return {"HASCHED_REDIS_URL": self.url(), "HASCHED_SENTINEL_PASSWORD": sentinel_password}
 
     def hasched(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        env = Cluster("").env(env or self.env())
-        return subprocess.run(
-            [str(BIN / "hasched"), *args, *self.args()], capture_output=True, text=True, timeout=60, env=env
-        )
+        return subprocess.run([str(BIN / "hasched"), *args, *self.args()], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, **(env or self.env())})  # fmt: skip
 
 
-def _tls_args(certs: dict[str, Path] | None, port: int) -> tuple[str, ...]:
+def _flags(options: dict[str, str]) -> tuple[str, ...]:
+    return tuple(arg for name, value in options.items() for arg in (f"--{name}", value))
+
+
+def _tls_config(certs: dict[str, Path] | None, port: int) -> dict[str, str]:
     """TLS on `port` with client certificates, and TLS to the primary when replicating."""
     if certs is None:
-        return ()
-    return (
-        "--tls-port",
-        str(port),
-        "--tls-replication",
-        "yes",
-        "--tls-auth-clients",
-        "yes",
-        "--tls-cert-file",
-        str(certs["server.crt"]),
-        "--tls-key-file",
-        str(certs["server.key"]),
-        "--tls-ca-cert-file",
-        str(certs["ca.crt"]),
-    )
+        return {}
+    return {"tls-port": str(port), "tls-replication": "yes", "tls-auth-clients": "yes",
+            "tls-cert-file": str(certs["server.crt"]), "tls-key-file": str(certs["server.key"]),
+            "tls-ca-cert-file": str(certs["ca.crt"])}  # fmt: skip
 
 
 def _server(certs: dict[str, Path] | None) -> tuple[RedisServer, int]:
     """A redis-server that knows the test's users; (server, the port the others reach it on)."""
     tls_port = free_port()
     auth = ("--masteruser", "replicator", "--masterauth", PASSWORDS["replicator"])
-    server = RedisServer(password=PASSWORDS["default"], extra=(*auth, *_tls_args(certs, tls_port))).start()
+    server = RedisServer(
+        password=PASSWORDS["default"], extra=(*auth, *_flags(_tls_config(certs, tls_port)))
+    ).start()
     for user, rules in USERS.items():  # ACL users are not replicated: each server needs them
         server.client().execute_command("ACL", "SETUSER", user, "on", f">{PASSWORDS[user]}", *rules.split())
     return server, tls_port if certs else server.port
@@ -159,22 +137,20 @@ def _sentinel_conf(path: Path, port: int, primary_port: int, certs: dict[str, Pa
         f"sentinel down-after-milliseconds {MASTER} 1000",
         f"sentinel failover-timeout {MASTER} 10000",
     ]
-    tls = _tls_args(certs, port)
-    lines += [f"{tls[i].lstrip('-')} {tls[i + 1]}" for i in range(0, len(tls), 2)]
+    lines += [f"{name} {value}" for name, value in _tls_config(certs, port).items()]
     path.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "tls"])
 def secured(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Secured]:
+    binary = require("redis-sentinel")  # before any server starts: a skip must not leave them running
     certs = make_certs(tmp_path) if request.param else None
     primary, primary_port = _server(certs)
     replica, _ = _server(certs)
     replica.client().execute_command("REPLICAOF", "127.0.0.1", primary_port)
     port = free_port()
     _sentinel_conf(tmp_path / "sentinel.conf", port, primary_port, certs)
-    proc = subprocess.Popen(
-        [require("redis-sentinel"), str(tmp_path / "sentinel.conf")], stdout=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen([binary, str(tmp_path / "sentinel.conf")], stdout=subprocess.DEVNULL)
     setup = Secured(primary, replica, port, certs)
     try:
         wait_until_answers(setup.sentinel, f"sentinel port {port}")
