@@ -44,7 +44,7 @@ deps: system-deps venv
 # dashboard and alert tests; faketime for the clock-skew scenario; openssl for the TLS test;
 # systemd-analyze for the unit files; iproute2 for the multi-host test). Installed when missing.
 APT_NEEDS := redis-server:redis-server prometheus:prometheus promtool:prometheus faketime:faketime \
-	openssl:openssl systemd-analyze:systemd ip:iproute2
+	openssl:openssl systemd-analyze:systemd ip:iproute2 redis-sentinel:redis-sentinel
 system-deps:
 	@missing=""; for pair in $(APT_NEEDS); do \
 		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
