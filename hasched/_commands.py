@@ -264,7 +264,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schedule rm": _simple(_rm),
     "schedule pause": _simple(Scheduler.pause),
     "schedule resume": _simple(Scheduler.resume),
-    "schedule trigger": _simple(Scheduler.trigger),
+    "schedule trigger": _simple(lambda s, sid: s.trigger(sid).id),  # prints the RQ job id
 }
 
 __all__ = ["COMMANDS", "connection_of"]

@@ -8,10 +8,9 @@ from typing import Any
 
 from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, stamp
 from hasched._keys import Keys
-from hasched._plan import Plan, due_time
+from hasched._plan import Plan
 from hasched._store import Stored, encode_state
 
-US = 1_000_000
 DAY_MS = 86_400_000
 # Claim markers outlive every catch-up window by far: a fire can only be found due again
 # within its window, and the marker must still be there then.
@@ -94,12 +93,11 @@ class Batch:
         number = self._template(template)
         self._args += [s.id, stored.rev, encode_state(plan.state), due, overlap, number, len(plan.fires)]
         self._claim_ttl_ms = max(self._claim_ttl_ms, round(s.catchup_window * 1000) + DAY_MS)
-        for fire_us in plan.fires:
-            job_id = self._keys.job_id(s.id, fire_us)
-            claim, job = self._key(self._keys.claim(s.id, fire_us)), self._key(job_key(job_id))
-            self._args += [claim, job, job_id, template.meta(s, fire_us, self._epoch)]
-            due_us = fire_us if s.jitter <= 0 else due_time(s, fire_us)
-            self.fires.append(Fire(s.id, fire_us, due_us, s.queue, job_id))
+        for fire in plan.fires:
+            job_id = self._keys.job_id(s.id, fire.fire_us)
+            claim, job = self._key(self._keys.claim(s.id, fire.fire_us)), self._key(job_key(job_id))
+            self._args += [claim, job, job_id, template.meta(s, fire.fire_us, self._epoch)]
+            self.fires.append(Fire(s.id, fire.fire_us, fire.due_us, s.queue, job_id))
         self.schedules += 1
 
     @property

@@ -30,10 +30,9 @@ from hasched._systemd import (
     stall_limit,
 )
 from hasched._tick import Ticker, TickReport
+from hasched._triggers import US
 from hasched._waker import Waker
 from hasched.errors import HaschedError
-
-US = 1_000_000
 
 
 class Daemon:

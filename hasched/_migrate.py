@@ -40,9 +40,10 @@ from redis.utils import str_if_bytes
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from hasched._clock import redis_now_us
 from hasched._jobs import job_key
 from hasched._model import DEFAULT_CATCHUP_WINDOW, Schedule
-from hasched._triggers import from_us
+from hasched._triggers import US, from_us
 from hasched.api import Scheduler, make, next_fire_times
 from hasched.compat._dialect import check_exact_json, fires_of_repeat, host_timezone, to_hasched_cron
 from hasched.errors import HaschedError, InvalidRecord, ScheduleNotFound, ValidationError
@@ -50,7 +51,6 @@ from hasched.errors import HaschedError, InvalidRecord, ScheduleNotFound, Valida
 SCHEDULED_JOBS_KEY = "rq:scheduler:scheduled_jobs"
 LOCK_KEY = "rq:scheduler_lock"
 SOURCE = "rq-scheduler"
-US = 1_000_000
 DAY = 86400
 LOCK_TTL = 300  # seconds; the import renews nothing, so this bounds one run of it
 LOCK_WAIT = 15.0  # rqscheduler holds its lock only while it enqueues
@@ -203,7 +203,7 @@ def _convert(run: _Run, job: Job, next_us: int) -> list[tuple[Schedule, str]]:
     if job.meta.get("cron_string"):
         trigger, note = _cron(job.meta, next_us, run.local_zone)
         return _recurring(run, sid, base, trigger, next_us, note)
-    return [(make(id=sid, **base, **_at(next_us, _now_us(run.redis))), "")]
+    return [(make(id=sid, **base, **_at(next_us, redis_now_us(run.redis))), "")]
 
 
 def _check_supported(job: Job) -> None:
@@ -281,7 +281,7 @@ def _recurring(run: _Run, sid: str, base: dict[str, Any], trigger: dict[str, Any
     the one-off `due_id(sid)` for it and the schedule from the run after it."""
     if not _keeps_due_run(run, sid, next_us):
         return [(make(id=sid, **base, **trigger, start=from_us(next_us)), note)]
-    due = make(id=due_id(sid), **base, **_at(next_us, _now_us(run.redis)))
+    due = make(id=due_id(sid), **base, **_at(next_us, redis_now_us(run.redis)))
     out = [(due, "the run rq-scheduler had due but not yet enqueued")]
     total = trigger["repeat"]
     if total != 1:
@@ -301,7 +301,7 @@ def _keeps_due_run(run: _Run, sid: str, next_us: int) -> bool:
     """
     if _exists(run.scheduler, due_id(sid)):
         return True
-    return next_us < _now_us(run.redis) + DUE_MARGIN_US and not _exists(run.scheduler, sid)
+    return next_us < redis_now_us(run.redis) + DUE_MARGIN_US and not _exists(run.scheduler, sid)
 
 
 def _at(next_us: int, now_us: int) -> dict[str, Any]:
@@ -390,8 +390,3 @@ def _remove(redis: Redis, job: Job) -> None:
             job.delete(pipeline=pipe, remove_from_queue=False)
 
     redis.transaction(remove, job.key)
-
-
-def _now_us(redis: Redis) -> int:
-    sec, usec = redis.time()
-    return int(sec) * US + int(usec)

@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -77,8 +76,6 @@ class Schedule:
         """A validated copy with some fields changed."""
         return validate(replace(self, **changes))
 
-
-_parse_cron = lru_cache(maxsize=4096)(parse_cron)  # the leader validates every due schedule
 
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in fields(Schedule))
 
@@ -165,7 +162,7 @@ def _check_cron(expr: Any) -> None:
     if not isinstance(expr, str):
         raise ValidationError("cron", f"must be a string, got {expr!r}")
     try:
-        _parse_cron(expr)
+        parse_cron(expr)  # cached: the leader validates every due schedule
     except CronError as e:
         raise ValidationError("cron", str(e)) from None
 

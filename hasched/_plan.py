@@ -12,9 +12,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hasched._model import Schedule
-from hasched._triggers import CronSpec, from_us, jitter_us, next_cron, next_every, parse_cron, to_us
+from hasched._triggers import US, from_us, jitter_us, next_cron, next_every, parse_cron, to_us
 
-US = 1_000_000
 MAX_FIRES_PER_TICK = 1000
 # A fire at most this late counts as on time: it is enqueued whatever the catch-up policy, so a
 # busy leader or a very short interval never turns ordinary latency into "missed" fires.
@@ -32,19 +31,22 @@ class State:
 
 
 @dataclass(frozen=True, slots=True)
+class FireTime:
+    """One fire of a schedule: its nominal time and its due time (nominal plus its jitter)."""
+
+    fire_us: int
+    due_us: int
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """The outcome of planning one schedule at `now`: fires to enqueue and the state after them."""
 
-    fires: list[int] = field(default_factory=list)
+    fires: list[FireTime] = field(default_factory=list)
     missed: int = 0
     first_missed_us: int | None = None  # the earliest missed fire, for the log
     state: State = State(None)
     due_us: int | None = None
-
-
-@lru_cache(maxsize=4096)
-def _cron_spec(expr: str) -> CronSpec:
-    return parse_cron(expr)
 
 
 @lru_cache(maxsize=512)
@@ -64,7 +66,7 @@ def next_after(s: Schedule, after_us: int) -> int | None:
         nxt = next_every(start_us, every_us(s.every), floor_us)
     else:
         assert s.cron is not None
-        nxt = to_us(next_cron(_cron_spec(s.cron), _zone(s.timezone), from_us(floor_us)))
+        nxt = to_us(next_cron(parse_cron(s.cron), _zone(s.timezone), from_us(floor_us)))
     if nxt is not None and s.end is not None and nxt > to_us(s.end):
         return None
     return nxt
@@ -96,31 +98,40 @@ def due_time(s: Schedule, nominal_us: int) -> int:
 
 
 def plan(s: Schedule, state: State, now_us: int) -> Plan:
-    """Which fires of `s` to enqueue at `now`, how many are missed, and the state after them."""
+    """Which fires of `s` to enqueue at `now`, how many are missed, and the state after them.
+
+    Each fire's due time (nominal plus jitter) is worked out once, here, and carried in the plan.
+    """
     window_start = now_us - round(s.catchup_window * US)
-    pending: list[int] = []
+    pending: list[FireTime] = []
     missed, first_missed = 0, None
     nxt, n = state.next_us, state.n
-    while nxt is not None and due_time(s, nxt) <= now_us and not _exhausted(s, n):
+    due = _due(s, nxt)
+    while due is not None and due <= now_us and not _exhausted(s, n):
         if len(pending) >= MAX_FIRES_PER_TICK:
             break  # the rest is still due: the next tick carries on from here
+        assert nxt is not None  # a due time is only had for a fire time
         if nxt < window_start:
             first_missed = nxt if first_missed is None else first_missed
             skipped, nxt, n = _skip_to_window(s, nxt, n, window_start)
-            missed += skipped
+            missed, due = missed + skipped, _due(s, nxt)
             if nxt is not None and nxt < window_start:
                 break  # walked as far as one tick may: the next tick carries on from here
             continue
-        pending.append(nxt)
+        pending.append(FireTime(nxt, due))
         nxt, n = next_after(s, nxt), n + 1
+        due = _due(s, nxt)
     if _exhausted(s, n):
-        nxt = None
-    more = nxt is not None and due_time(s, nxt) <= now_us  # cut short: more overdue fires follow
+        nxt = due = None
+    more = due is not None and due <= now_us  # cut short: more overdue fires follow
     fires, dropped = _apply_catchup(s, pending, now_us, more)
     if dropped and first_missed is None:
-        first_missed = pending[0]  # a policy keeps the latest fires, so the earliest are dropped
-    due = None if nxt is None else due_time(s, nxt)
+        first_missed = pending[0].fire_us  # a policy keeps the latest fires, so the earliest are dropped
     return Plan(fires, missed + dropped, first_missed if missed + dropped else None, State(nxt, n), due)
+
+
+def _due(s: Schedule, nominal_us: int | None) -> int | None:
+    return None if nominal_us is None else due_time(s, nominal_us)
 
 
 def _exhausted(s: Schedule, n: int) -> bool:
@@ -151,7 +162,9 @@ def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[i
     return count, cur, n + count
 
 
-def _apply_catchup(s: Schedule, pending: list[int], now_us: int, more: bool) -> tuple[list[int], int]:
+def _apply_catchup(
+    s: Schedule, pending: list[FireTime], now_us: int, more: bool
+) -> tuple[list[FireTime], int]:
     """Keep the fires the catch-up policy allows; the rest are missed (SPEC 2.3).
 
     A fire is on time when acted on within the grace of its due time (nominal + jitter). When
@@ -159,7 +172,7 @@ def _apply_catchup(s: Schedule, pending: list[int], now_us: int, more: bool) -> 
     """
     if s.catchup == "all" or s.at is not None or not pending:
         return pending, 0  # a one-off within its window fires at once, whatever the policy
-    on_time = [t for t in pending if now_us - due_time(s, t) <= ON_TIME_GRACE_US]
+    on_time = [f for f in pending if now_us - f.due_us <= ON_TIME_GRACE_US]
     late = pending[: len(pending) - len(on_time)]
     if s.catchup == "latest" and late and not on_time and not more:
         return [late[-1]], len(late) - 1

@@ -8,9 +8,7 @@ from redis.utils import str_if_bytes
 
 from hasched._keys import parse_lease
 from hasched._store import Store
-from hasched._triggers import from_us
-
-US = 1_000_000
+from hasched._triggers import US, from_us
 
 
 def status(store: Store) -> dict[str, Any]:

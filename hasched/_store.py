@@ -9,8 +9,8 @@ O(due · log N) however many schedules are stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, cast
 
 from redis import Redis
@@ -18,25 +18,26 @@ from redis.exceptions import ResponseError
 from redis.utils import str_if_bytes
 
 from hasched import _codec
+from hasched._clock import redis_now_us
 from hasched._keys import Keys
 from hasched._model import Schedule
-from hasched._plan import State, due_time, initial_state, next_after
+from hasched._plan import State
 from hasched._scripts import Scripts
-from hasched._triggers import from_us, to_us
-from hasched.errors import InvalidRecord, ScheduleExists, ScheduleNotFound, ValidationError
+from hasched._write import Write, plan_write
+from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ScheduleNotFound
 
-US = 1_000_000
-_MAX_CONFLICT_RETRIES = 20
+MAX_WRITE_ATTEMPTS = 20
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """A schedule as stored: the definition, its revision, progress and fires so far."""
+    """A schedule as stored: the definition, its revision, progress and fires so far (None when
+    not read: the leader has no use for the count)."""
 
     schedule: Schedule
     rev: str
     state: State
-    fires: int
+    fires: int | None
 
 
 def encode_state(state: State) -> str:
@@ -63,60 +64,73 @@ class Store:
 
     def now_us(self) -> int:
         """Redis's clock in µs: the only clock that decides what is due."""
-        sec, usec = self.redis.time()
-        return int(sec) * US + int(usec)
+        return redis_now_us(self.redis)
 
     # -- client side -------------------------------------------------------------------------
 
     def save(self, s: Schedule, *, replace: bool) -> Stored:
         """Create `s`, or with `replace` update it in place keeping its progress when its fire
-        times did not change. Retries when a concurrent write got in between."""
-        for _ in range(_MAX_CONFLICT_RETRIES):
-            try:
-                return self._save_once(s, replace=replace)
-            except ResponseError as e:
-                if "CONFLICT" not in str(e):
-                    raise
-        raise RuntimeError(f"schedule {s.id}: too many concurrent updates")  # pragma: no cover
+        times did not change (see `hasched._write`)."""
 
-    def _save_once(self, s: Schedule, *, replace: bool) -> Stored:
-        now = self.now_us()
-        expect: str | None = None
+        def whole(old: Schedule | None) -> Schedule:
+            if old is not None and not replace:
+                raise ScheduleExists(s.id)
+            return s
+
         try:
-            old = self._load(s.id)
+            return self._write(s.id, whole, repair=replace)
         except InvalidRecord:
-            # An unreadable record is replaced whole: that is how an operator repairs it.
-            old, expect = None, "*"
-            if not replace:
-                raise ScheduleExists(s.id) from None
-        if old is not None and not replace:
-            raise ScheduleExists(s.id)
-        s = _fill_start(s, old.schedule if old is not None else None, now)
-        if old is None or old.schedule.trigger_key() != s.trigger_key():
-            _check_at_not_stale(s, now)
-            state = initial_state(s, now)
-        elif old.schedule.paused and not s.paused:
-            state = State(next_after(s, now - 1), old.state.n)  # resume from now
-        else:
-            state = old.state  # same fire times: keep the progress, never re-fire or skip
-        try:
-            rev = self._write(s, state, expect or (old.rev if old is not None else ""))
-        except ResponseError as e:
-            if "EXISTS" in str(e):
-                raise ScheduleExists(s.id) from None
-            raise
-        return Stored(s, str(rev), state, old.fires if old is not None else 0)
+            raise ScheduleExists(s.id) from None  # an unreadable record is there; a replace repairs it
 
-    def _write(self, s: Schedule, state: State, expect: str) -> int:
-        due = None if s.paused or state.next_us is None else due_time(s, state.next_us)
-        return self.scripts.upsert(s.id, _codec.encode(s), encode_state(state), due, s.paused, expect)
+    def update(self, sid: str, change: Callable[[Schedule], Schedule]) -> Stored:
+        """Store `change(current)` over the current schedule `sid` (ScheduleNotFound if none)."""
+
+        def changed(old: Schedule | None) -> Schedule:
+            if old is None:
+                raise ScheduleNotFound(sid)
+            return change(old)
+
+        return self._write(sid, changed, repair=False)
 
     def set_paused(self, sid: str, paused: bool) -> Stored:
         """Pause, or resume from now: fires missed while paused are not enqueued."""
-        old = self.get_stored(sid)
-        if old.schedule.paused == paused:
-            return old
-        return self.save(old.schedule.with_changes(paused=paused), replace=True)
+        return self.update(sid, lambda old: old if old.paused == paused else old.with_changes(paused=paused))
+
+    def _write(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool) -> Stored:
+        """Read, compute and write with the read revision as the expectation. A writer that got
+        in between makes the script answer CONFLICT (or EXISTS, if it created the schedule), and
+        the whole step is done again on what that writer stored."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            try:
+                return self._write_once(sid, make, repair=repair)
+            except ResponseError as e:
+                reply = str(e)
+                if "EXISTS" in reply and not repair:
+                    raise ScheduleExists(sid) from None
+                if "CONFLICT" not in reply and "EXISTS" not in reply:
+                    raise
+        raise ConcurrentUpdate(sid, MAX_WRITE_ATTEMPTS)
+
+    def _write_once(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool) -> Stored:
+        now = self.now_us()
+        try:
+            old = self._load(sid)
+        except InvalidRecord:
+            if not repair:
+                raise
+            # An unreadable record is replaced whole: that is how an operator repairs it.
+            return self._store(plan_write(make(None), now), "*", 0)
+        if old is None:
+            return self._store(plan_write(make(None), now), "", 0)
+        new = make(old.schedule)
+        if new is old.schedule:
+            return old  # nothing to change: no new revision, no wake-up
+        return self._store(plan_write(new, now, old.schedule, old.state), old.rev, old.fires)
+
+    def _store(self, w: Write, expect: str, fires: int | None) -> Stored:
+        s = w.schedule
+        rev = self.scripts.upsert(s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, expect)
+        return Stored(s, str(rev), w.state, fires)
 
     def delete(self, sid: str) -> bool:
         """Remove a schedule; True when it existed."""
@@ -130,23 +144,10 @@ class Store:
         return stored
 
     def _load(self, sid: str) -> Stored | None:
-        k = self.keys
-        pipe = self.redis.pipeline(transaction=False)
-        for key in (k.defs, k.rev, k.state, k.fires):
-            pipe.hget(key, sid)
-        raw, rev, state, fires = pipe.execute()
-        if raw is None:
-            return None
-        return self._stored(sid, raw, rev, state, fires)
-
-    @staticmethod
-    def _stored(sid: str, raw: Any, rev: Any, state: Any, fires: Any) -> Stored:
-        schedule = _codec.decode(sid, raw)
-        try:
-            progress = decode_state(state)
-        except (ValueError, TypeError, AttributeError) as e:
-            raise InvalidRecord(sid, f"progress unreadable ({e})") from None
-        return Stored(schedule, str(str_if_bytes(rev)), progress, int(fires or 0))
+        loaded = self.load_many([sid])[0]
+        if isinstance(loaded, InvalidRecord):
+            raise loaded
+        return loaded
 
     def iter_all(self, batch: int = 500) -> Iterator[Stored | InvalidRecord]:
         """Every stored schedule (or the error for an unreadable one), in id order per batch."""
@@ -156,22 +157,24 @@ class Store:
                 if loaded is not None:
                     yield loaded
 
-    def load_many(self, ids: list[str]) -> list[Stored | InvalidRecord | None]:
-        """Several schedules in one round trip; None where the schedule no longer exists."""
+    def load_many(self, ids: list[str], *, with_fires: bool = True) -> list[Stored | InvalidRecord | None]:
+        """Several schedules in one round trip; None where the schedule no longer exists.
+        Without `with_fires` the count of fires is not read (`Stored.fires` is None)."""
         if not ids:
             return []
         k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        for key in (k.defs, k.rev, k.state, k.fires):
+        for key in (k.defs, k.rev, k.state, *((k.fires,) if with_fires else ())):
             pipe.hmget(key, ids)
-        defs, revs, states, fires = pipe.execute()
+        defs, revs, states, *counts = pipe.execute()
+        fires = [int(c or 0) for c in counts[0]] if with_fires else [None] * len(ids)
         out: list[Stored | InvalidRecord | None] = []
         for sid, raw, rev, state, count in zip(ids, defs, revs, states, fires, strict=True):
             if raw is None:
                 out.append(None)
                 continue
             try:
-                out.append(self._stored(sid, raw, rev, state, count))
+                out.append(_stored(sid, raw, rev, state, count))
             except InvalidRecord as e:
                 out.append(e)
         return out
@@ -209,18 +212,13 @@ class Store:
         return {"active": int(active), "paused": int(paused)}
 
 
-def _fill_start(s: Schedule, old: Schedule | None, now_us: int) -> Schedule:
-    """An interval without a start starts at its creation; a replace keeps that start."""
-    if s.every is None or s.start is not None:
-        return s
-    if old is not None and old.every == s.every and old.start is not None:
-        return replace(s, start=old.start)
-    return replace(s, start=from_us(now_us))
-
-
-def _check_at_not_stale(s: Schedule, now_us: int) -> None:
-    if s.at is not None and not s.paused and to_us(s.at) < now_us - round(s.catchup_window * US):
-        raise ValidationError("at", f"{s.at.isoformat()} is older than the catch-up window", schedule_id=s.id)
+def _stored(sid: str, raw: Any, rev: Any, state: Any, fires: int | None) -> Stored:
+    schedule = _codec.decode(sid, raw)
+    try:
+        progress = decode_state(state)
+    except (ValueError, TypeError, AttributeError) as e:
+        raise InvalidRecord(sid, f"progress unreadable ({e})") from None
+    return Stored(schedule, str(str_if_bytes(rev)), progress, fires)
 
 
 def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:

@@ -9,13 +9,14 @@ Several instances syncing the same file at once is safe: every write checks the 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hasched import _codec
 from hasched._model import Schedule
 from hasched._store import Store, Stored
+from hasched._write import keep_interval_start
 from hasched.errors import InvalidRecord, ScheduleExists, ValidationError
 
 FILE_SOURCE = "file"
@@ -91,7 +92,7 @@ def plan_sync(store: Store, wanted: list[Schedule], *, prune: bool, prune_all: b
         if old is None or isinstance(old, InvalidRecord):
             plan.create.append(s)
             continue
-        diff = differences(old.schedule, _as_stored(s, old.schedule))
+        diff = differences(old.schedule, keep_interval_start(s, old.schedule))
         if diff:
             plan.change.append((s, diff))
         else:
@@ -104,13 +105,6 @@ def plan_sync(store: Store, wanted: list[Schedule], *, prune: bool, prune_all: b
             and (prune_all or x.schedule.source == FILE_SOURCE)
         )  # fmt: skip
     return plan
-
-
-def _as_stored(s: Schedule, old: Schedule) -> Schedule:
-    """An interval without a start keeps the start it was first stored with."""
-    if s.every is not None and s.start is None and old.every == s.every:
-        return replace(s, start=old.start)
-    return s
 
 
 def differences(a: Schedule, b: Schedule) -> list[str]:

@@ -46,7 +46,7 @@ class Ticker:
         report = TickReport(now_us)
         ids = self._store.due_ids(now_us, BATCH_SCHEDULES)
         report.full = len(ids) == BATCH_SCHEDULES
-        loaded = self._store.load_many(ids)
+        loaded = self._store.load_many(ids, with_fires=False)  # the count is for status, not for ticks
         live = [x for x in loaded if isinstance(x, Stored)]
         report.invalid = [x for x in loaded if isinstance(x, InvalidRecord)]
         if report.invalid:

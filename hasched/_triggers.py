@@ -41,12 +41,14 @@ import math
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterError, croniter
 
 __all__ = [
     "EPOCH",
+    "US",
     "CronError",
     "CronSpec",
     "from_us",
@@ -58,6 +60,7 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = 1_000_000  # microseconds per second: every stored or computed time is integer µs
 _ONE_US = timedelta(microseconds=1)
 _ONE_S = timedelta(seconds=1)
 
@@ -140,8 +143,14 @@ def parse_cron(expr: str) -> CronSpec:
     """Validate a 5-field or 6-field (seconds first) cron expression.
 
     Raises :class:`CronError` naming the bad field and value, e.g.
-    ``bad minute field "61"`` or ``expected 5 or 6 fields, got 3``.
+    ``bad minute field "61"`` or ``expected 5 or 6 fields, got 3``. Specs are cached: the
+    leader validates and plans every due schedule on every tick.
     """
+    return _parse_cron(expr)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cron(expr: str) -> CronSpec:
     fields = _split(expr)
     layout = _FIELDS_6 if len(fields) == 6 else _FIELDS_5
     values = [_parse_field(text, field) for text, field in zip(fields, layout, strict=True)]
@@ -370,7 +379,7 @@ def jitter_us(schedule_id: str, fire_us: int, jitter_s: float, gap_us: int | Non
     """
     if not math.isfinite(jitter_s) or jitter_s < 0:
         raise ValueError(f"jitter_s must be a finite number >= 0, got {jitter_s}")
-    bound = math.floor(jitter_s * 1_000_000)
+    bound = math.floor(jitter_s * US)
     if gap_us is not None:
         bound = min(bound, gap_us)
     if bound <= 0:

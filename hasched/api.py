@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from redis import Redis
+from rq.job import Job
 from rq.queue import Queue
 
 from hasched import _codec
 from hasched._jobs import build_job, fire_meta
-from hasched._model import FIELD_NAMES, Schedule, func_path, validate
+from hasched._model import Schedule, validate
+from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
 from hasched._plan import next_after
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import Store, Stored
 from hasched._triggers import from_us, to_us
 from hasched.errors import InvalidRecord, ValidationError
 
-Func = str | Callable[..., Any]
+__all__ = ["Func", "ScheduleChanges", "ScheduleOptions", "Scheduler", "Seconds"]
 
 
 class Scheduler:
@@ -28,14 +29,20 @@ class Scheduler:
 
     Every method validates its input completely before writing anything; bad input raises a
     `hasched.ValidationError` (a `HaschedError` and a `ValueError`) that names the field.
-    The creating methods (`cron`, `every`, `at`, `enqueue_in`, `add`) replace a schedule with the
-    same id by default, so an application can declare its schedules at every start; a replace
-    that keeps the fire times keeps the schedule's progress and never re-fires.
+    The creating methods (`cron`, `every`, `at`, `enqueue_in`, `add`) take the optional fields
+    of `ScheduleOptions` as keyword arguments and replace a schedule with the same id by default,
+    so an application can declare its schedules at every start; a replace that keeps the fire
+    times keeps the schedule's progress and never re-fires. Durations are seconds or a timedelta.
     """
 
     def __init__(self, connection: Redis, namespace: str = DEFAULT_NAMESPACE) -> None:
         self.connection = connection
         self._store = Store(connection, namespace)
+
+    @classmethod
+    def from_url(cls, url: str, namespace: str = DEFAULT_NAMESPACE, **redis_kwargs: Any) -> Scheduler:
+        """A Scheduler on `Redis.from_url(url, **redis_kwargs)` (redis://, rediss://, unix://)."""
+        return cls(Redis.from_url(url, **redis_kwargs), namespace)
 
     # -- creating -----------------------------------------------------------------------------
 
@@ -43,25 +50,54 @@ class Scheduler:
         """Store a schedule (create, or update when `replace`); returns it as stored."""
         return self._store.save(validate(schedule), replace=replace).schedule
 
-    def cron(self, id: str, expr: str, func: Func, *, replace: bool = True, **fields: Any) -> Schedule:
-        """A schedule firing at the times of a 5- or 6-field (seconds first) cron expression."""
-        return self.add(make(id=id, func=func, cron=expr, **fields), replace=replace)
+    def cron(
+        self, id: str, expr: str, func: Func, *, replace: bool = True, **options: Unpack[ScheduleOptions]
+    ) -> Schedule:
+        """A schedule firing at the times of a cron expression: 5 fields, or 6 with seconds first,
+        matched against the wall clock of `timezone` (default UTC)."""
+        return self.add(make(id=id, func=func, cron=expr, **options), replace=replace)
 
-    def every(self, id: str, seconds: float, func: Func, *, replace: bool = True, **fields: Any) -> Schedule:
-        """A schedule firing at start + k * seconds (start defaults to the creation time)."""
-        return self.add(make(id=id, func=func, every=seconds, **fields), replace=replace)
+    def every(
+        self,
+        id: str,
+        interval: Seconds,
+        func: Func,
+        *,
+        replace: bool = True,
+        **options: Unpack[ScheduleOptions],
+    ) -> Schedule:
+        """A schedule firing at start + k * interval (seconds or a timedelta, at least 0.01 s);
+        `start` defaults to the creation time and is kept when the schedule is declared again."""
+        return self.add(make(id=id, func=func, every=interval, **options), replace=replace)
 
-    def at(self, id: str, when: datetime, func: Func, *, replace: bool = True, **fields: Any) -> Schedule:
+    def at(
+        self, id: str, when: datetime, func: Func, *, replace: bool = True, **options: Unpack[ScheduleOptions]
+    ) -> Schedule:
         """A one-off fire at an aware datetime (in the past: fires at once, within catch-up)."""
-        return self.add(make(id=id, func=func, at=when, **fields), replace=replace)
+        return self.add(make(id=id, func=func, at=when, **options), replace=replace)
 
-    def enqueue_in(self, delay: timedelta, func: Func, **fields: Any) -> Schedule:
-        """A one-off fire `delay` from now (Redis's clock); the id is generated unless given."""
+    def enqueue_in(
+        self, delay: timedelta, func: Func, *, id: str | None = None, **options: Unpack[ScheduleOptions]
+    ) -> Schedule:
+        """A one-off fire `delay` from now (Redis's clock). The id is generated unless given; an
+        existing schedule with that id is refused (ScheduleExists)."""
         if not isinstance(delay, timedelta):
             raise ValidationError("delay", f"must be a timedelta, got {delay!r}")
-        sid = fields.pop("id", None) or f"once-{uuid.uuid4().hex}"
         when = from_us(self._store.now_us() + delay // timedelta(microseconds=1))
-        return self.add(make(id=sid, func=func, at=when, **fields), replace=False)
+        sid = id or f"once-{uuid.uuid4().hex}"
+        return self.add(make(id=sid, func=func, at=when, **options), replace=False)
+
+    def update(self, id: str, **changes: Unpack[ScheduleChanges]) -> Schedule:
+        """Change some fields of schedule `id` and keep the rest; returns it as stored.
+
+        While its fire times stay the same (trigger, timezone and start unchanged) it keeps its
+        progress: nothing re-fires and nothing is skipped. Giving `at`, `every` or `cron`
+        replaces the trigger, which then fires from its first fire time after now.
+        """
+        fields = schedule_fields(changes, id)
+        if any(name in fields for name in TRIGGER_FIELDS):
+            fields = {**dict.fromkeys(TRIGGER_FIELDS), **fields}  # one trigger replaces another
+        return self._store.update(id, lambda old: old.with_changes(**fields)).schedule
 
     # -- managing ---------------------------------------------------------------------------
 
@@ -87,20 +123,21 @@ class Scheduler:
         never re-enqueues a fire that was already enqueued."""
         return self._store.delete(id)
 
-    def trigger(self, id: str) -> str:
+    def trigger(self, id: str) -> Job:
         """Enqueue one extra run of `id` now, outside its own fire times and repeat count.
-        Returns the RQ job id."""
+
+        Returns the RQ job, as rq-scheduler does (`Job.fetch(job.id, connection)` finds it too).
+        """
         s = self.get(id)
         now_us = self._store.now_us()
         keys = self._store.keys
-        job_id = keys.trigger_job_id(s.id, now_us)
-        job = build_job(s, job_id, self.connection, fire_meta(s, now_us, epoch=0))
+        job = build_job(s, keys.trigger_job_id(s.id, now_us), self.connection, fire_meta(s, now_us, epoch=0))
         pipe = self.connection.pipeline(transaction=True)
         Queue(s.queue, connection=self.connection).enqueue_job(job, pipeline=pipe)
         pipe.hincrby(keys.fires, s.id, 1)
-        pipe.hset(keys.last_job, s.id, job_id)
+        pipe.hset(keys.last_job, s.id, job.id)
         pipe.execute()
-        return job_id
+        return job
 
     def next_fire_times(self, id: str, n: int = 5, after: datetime | None = None) -> builtins.list[datetime]:
         """The next `n` nominal fire times of `id` strictly after `after` (default: now)."""
@@ -124,12 +161,7 @@ class Scheduler:
 
 def make(*, id: str, func: Func, **fields: Any) -> Schedule:
     """A validated Schedule from keyword fields; unknown fields are named in the error."""
-    unknown = sorted(set(fields) - FIELD_NAMES)
-    if unknown:
-        raise ValidationError(unknown[0], "unknown field", schedule_id=id if isinstance(id, str) else None)
-    if isinstance(fields.get("args"), list):
-        fields["args"] = tuple(fields["args"])
-    return validate(Schedule(id=id, func=func_path(func), **fields))
+    return validate(Schedule(**schedule_fields({"id": id, "func": func, **fields}, id)))
 
 
 def next_fire_times(s: Schedule, n: int, after: datetime) -> list[datetime]:

@@ -46,5 +46,16 @@ class InvalidRecord(HaschedError, ValueError):
         super().__init__(f'stored schedule "{schedule_id}" is unreadable: {reason}')
 
 
+class ConcurrentUpdate(HaschedError):
+    """A schedule kept changing under a write: other writers won every one of `attempts` tries."""
+
+    def __init__(self, schedule_id: str, attempts: int) -> None:
+        self.schedule_id = schedule_id
+        self.attempts = attempts
+        super().__init__(
+            f'schedule "{schedule_id}" was changed by another writer during each of {attempts} attempts'
+        )
+
+
 class StartupError(HaschedError):
     """`hasched run` cannot start (port taken, Redis refused, unsafe Redis settings)."""

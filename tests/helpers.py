@@ -11,6 +11,7 @@ from typing import Any
 from jobs import LEDGER
 from redis import Redis
 
+from hasched._clock import redis_now_us
 from hasched._triggers import from_us
 
 
@@ -21,8 +22,7 @@ def ledger(redis: Redis) -> list[dict[str, Any]]:
 
 def redis_now(redis: Redis) -> datetime:
     """Redis's clock, the one that decides what is due, as an aware UTC datetime."""
-    sec, usec = redis.time()
-    return from_us(int(sec) * 1_000_000 + int(usec))
+    return from_us(redis_now_us(redis))
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

@@ -17,7 +17,7 @@ from hasched._model import Schedule, validate
 from hasched._plan import (
     MAX_FIRES_PER_TICK,
     ON_TIME_GRACE_US,
-    US,
+    FireTime,
     Plan,
     State,
     due_time,
@@ -25,7 +25,7 @@ from hasched._plan import (
     next_after,
     plan,
 )
-from hasched._triggers import from_us, jitter_us, next_cron, parse_cron, to_us
+from hasched._triggers import US, from_us, jitter_us, next_cron, parse_cron, to_us
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 T0_US = to_us(T0)
@@ -55,13 +55,18 @@ def utc(text: str) -> int:
     return to_us(datetime.fromisoformat(text).replace(tzinfo=UTC))
 
 
+def times(p: Plan) -> list[int]:
+    """The nominal times of a plan's fires."""
+    return [f.fire_us for f in p.fires]
+
+
 def drain(s: Schedule, state: State, now_us: int, limit: int = 100) -> tuple[list[int], int, State]:
     """plan() repeatedly at one instant until nothing due is left: (fires, missed, final state)."""
     fires: list[int] = []
     missed = 0
     for _ in range(limit):
         p = plan(s, state, now_us)
-        fires += p.fires
+        fires += times(p)
         missed += p.missed
         state = p.state
         if state.next_us is None or state.next_us > now_us:
@@ -107,7 +112,7 @@ def test_catchup_after_downtime(
 ) -> None:
     s = every60(catchup=catchup, catchup_window=window)
     p = plan(s, State(T0_US), T0_US + now_s * S)
-    assert p.fires == [T0_US + f * S for f in fires_s]
+    assert times(p) == [T0_US + f * S for f in fires_s]
     assert p.missed == missed
     assert p.state == State(T0_US + next_s * S, n)
     assert p.due_us == T0_US + next_s * S
@@ -136,7 +141,7 @@ def test_short_interval_fires_within_the_grace_are_all_on_time(
 ) -> None:
     s = sched(every=0.25, start=T0, catchup=catchup)
     p = plan(s, State(T0_US), T0_US + 10 * S)
-    assert p.fires == [T0_US + round(f * S) for f in fires_s]
+    assert times(p) == [T0_US + round(f * S) for f in fires_s]
     assert p.missed == missed
     assert p.state == State(T0_US + 10 * S + 250_000, 41)
 
@@ -144,23 +149,23 @@ def test_short_interval_fires_within_the_grace_are_all_on_time(
 def test_latest_with_a_single_overdue_fire_enqueues_it_however_late() -> None:
     s = every60(catchup="latest")
     p = plan(s, State(T0_US), T0_US + 59 * S)
-    assert (p.fires, p.missed, p.state) == ([T0_US], 0, State(T0_US + MIN, 1))
+    assert (times(p), p.missed, p.state) == ([T0_US], 0, State(T0_US + MIN, 1))
 
 
 def test_all_is_capped_per_call_and_the_next_call_carries_on_exactly() -> None:
     s = sched(every=1.0, start=T0, catchup="all")
     now = T0_US + 2500 * S
     p1 = plan(s, State(T0_US), now)
-    assert len(p1.fires) == MAX_FIRES_PER_TICK == 1000
-    assert p1.fires == [T0_US + i * S for i in range(1000)]
+    assert len(times(p1)) == MAX_FIRES_PER_TICK == 1000
+    assert times(p1) == [T0_US + i * S for i in range(1000)]
     assert p1.missed == 0
     assert p1.state == State(T0_US + 1000 * S, 1000)
     assert p1.due_us == T0_US + 1000 * S  # still due: the leader comes straight back
     p2 = plan(s, p1.state, now)
-    assert p2.fires == [T0_US + i * S for i in range(1000, 2000)]
+    assert times(p2) == [T0_US + i * S for i in range(1000, 2000)]
     assert p2.state == State(T0_US + 2000 * S, 2000)
     p3 = plan(s, p2.state, now)
-    assert p3.fires == [T0_US + i * S for i in range(2000, 2501)]
+    assert times(p3) == [T0_US + i * S for i in range(2000, 2501)]
     assert p3.state == State(T0_US + 2501 * S, 2501)
     assert p3.due_us == T0_US + 2501 * S
 
@@ -213,7 +218,7 @@ def test_repeat_retires_after_n_nominal_fires(
     kw = {"repeat": 3, **kw}
     s = every60(**kw)
     p = plan(s, State(T0_US), T0_US + now_s * S)
-    assert p.fires == [T0_US + f * S for f in fires_s]
+    assert times(p) == [T0_US + f * S for f in fires_s]
     assert p.missed == missed
     assert p.state == state
     assert p.due_us == state.next_us
@@ -224,7 +229,7 @@ def test_repeat_continues_counting_from_the_state() -> None:
     p1 = plan(s, State(T0_US), T0_US + 60 * S)
     assert p1.state == State(T0_US + 120 * S, 2)
     p2 = plan(s, p1.state, T0_US + 10_000 * S)
-    assert (p2.fires, p2.missed, p2.state, p2.due_us) == ([T0_US + 120 * S], 0, State(None, 3), None)
+    assert (times(p2), p2.missed, p2.state, p2.due_us) == ([T0_US + 120 * S], 0, State(None, 3), None)
     p3 = plan(s, p2.state, T0_US + 20_000 * S)
     assert p3 == Plan(fires=[], missed=0, state=State(None, 3), due_us=None)
 
@@ -232,7 +237,7 @@ def test_repeat_continues_counting_from_the_state() -> None:
 def test_an_exhausted_state_never_fires_again() -> None:
     s = every60(repeat=2)
     p = plan(s, State(T0_US + 120 * S, 2), T0_US + 200 * S)
-    assert (p.fires, p.missed, p.state, p.due_us) == ([], 0, State(None, 2), None)
+    assert (times(p), p.missed, p.state, p.due_us) == ([], 0, State(None, 2), None)
 
 
 def test_cron_repeat_counts_every_missed_fire_even_past_the_walk_limit() -> None:
@@ -272,7 +277,7 @@ def test_nothing_before_start() -> None:
 def test_end_retires_the_schedule(catchup: str, window: float, fires_s: list[int], missed: int) -> None:
     s = every60(end=T0 + timedelta(seconds=150), catchup=catchup, catchup_window=window)
     p = plan(s, State(T0_US), T0_US + 1000 * S)
-    assert p.fires == [T0_US + f * S for f in fires_s]
+    assert times(p) == [T0_US + f * S for f in fires_s]
     assert p.missed == missed
     assert p.state == State(None, 3)
     assert p.due_us is None
@@ -283,7 +288,7 @@ def test_end_is_inclusive() -> None:
     assert next_after(s, T0_US + 60 * S) == T0_US + 120 * S
     assert next_after(s, T0_US + 120 * S) is None
     p = plan(s, State(T0_US), T0_US + 120 * S)
-    assert (p.fires, p.state) == ([T0_US, T0_US + 60 * S, T0_US + 120 * S], State(None, 3))
+    assert (times(p), p.state) == ([T0_US, T0_US + 60 * S, T0_US + 120 * S], State(None, 3))
 
 
 def test_start_and_end_bound_a_cron_schedule() -> None:
@@ -306,7 +311,9 @@ def test_at_fires_once() -> None:
     p0 = plan(s, state, T0_US + 5 * S)
     assert p0 == Plan(fires=[], missed=0, state=state, due_us=T0_US + 10 * S)
     p1 = plan(s, state, T0_US + 10 * S)
-    assert p1 == Plan(fires=[T0_US + 10 * S], missed=0, state=State(None, 1), due_us=None)
+    assert p1 == Plan(
+        fires=[FireTime(T0_US + 10 * S, T0_US + 10 * S)], missed=0, state=State(None, 1), due_us=None
+    )
     p2 = plan(s, p1.state, T0_US + 100 * S)
     assert p2 == Plan(fires=[], missed=0, state=State(None, 1), due_us=None)
     assert next_after(s, T0_US) == T0_US + 10 * S
@@ -317,7 +324,7 @@ def test_at_fires_once() -> None:
 def test_late_at_fires_within_the_window(catchup: str) -> None:
     s = sched(at=T0, catchup=catchup, catchup_window=3600.0)
     p = plan(s, State(T0_US), T0_US + 30 * MIN)
-    assert (p.fires, p.missed, p.state) == ([T0_US], 0, State(None, 1))
+    assert (times(p), p.missed, p.state) == ([T0_US], 0, State(None, 1))
 
 
 def test_at_older_than_the_window_is_missed() -> None:
@@ -403,9 +410,9 @@ def test_cron_in_a_time_zone(
     s = sched(cron=cron, timezone=tz, catchup=catchup, catchup_window=7 * 86400.0)
     state = initial_state(s, utc(created))
     p = plan(s, state, utc(now))
-    assert p.fires == [utc(f) for f in fires]
+    assert times(p) == [utc(f) for f in fires]
     assert p.state.next_us == utc(next_fire)
-    assert p.fires[-1] < utc(now) < p.state.next_us
+    assert times(p)[-1] < utc(now) < p.state.next_us
 
 
 # ------------------------------------------------------------------------ jitter
@@ -414,12 +421,19 @@ def test_cron_in_a_time_zone(
 def test_jitter_delays_the_due_time_but_fires_stay_nominal() -> None:
     s = sched(id="jittery", every=60.0, start=T0, jitter=20.0, catchup="all")
     p = plan(s, State(T0_US), T0_US + 130 * S)
-    assert p.fires == [T0_US, T0_US + 60 * S, T0_US + 120 * S]  # nominal, not jittered
+    assert times(p) == [T0_US, T0_US + 60 * S, T0_US + 120 * S]  # nominal, not jittered
     nxt = T0_US + 180 * S
     assert p.state == State(nxt, 3)
     assert p.due_us == nxt + jitter_us("jittery", nxt, 20.0, 60 * S)
     assert p.due_us == due_time(s, nxt)
     assert nxt <= p.due_us < nxt + 20 * S
+
+
+def test_the_plan_carries_each_fire_s_due_time() -> None:
+    s = sched(id="carried", every=60.0, start=T0, jitter=20.0, catchup="all")
+    p = plan(s, State(T0_US), T0_US + 130 * S)
+    assert [f.due_us for f in p.fires] == [due_time(s, f) for f in times(p)]
+    assert all(f.fire_us < f.due_us < f.fire_us + 20 * S for f in p.fires)  # this id's jitter is > 0
 
 
 def test_jitter_values_are_spread_and_within_bounds() -> None:
@@ -456,7 +470,7 @@ def test_a_jittered_fire_acted_on_at_its_due_time_is_on_time(catchup: str) -> No
     due = due_time(s, T0_US)
     assert due - T0_US > ON_TIME_GRACE_US  # this fire's delay is longer than the grace
     p = plan(s, State(T0_US), due + ON_TIME_GRACE_US // 2)
-    assert (p.fires, p.missed, p.state) == ([T0_US], 0, State(T0_US + MIN, 1))
+    assert (times(p), p.missed, p.state) == ([T0_US], 0, State(T0_US + MIN, 1))
     assert p.due_us == due_time(s, T0_US + MIN)
 
 
@@ -563,21 +577,21 @@ def _run(s: Schedule, state: State, nows: list[int]) -> list[tuple[int, Plan]]:
 
 
 def _check_call(s: Schedule, now: int, p: Plan, step: int, start: int, end: int | None) -> None:
-    for f in p.fires:
+    for f in times(p):
         assert (f - start) % step == 0  # (1) on the grid, exactly
         assert start <= f <= now  # (3)
         assert end is None or f <= end
     if s.catchup == "skip":
-        assert all(now - f <= ON_TIME_GRACE_US for f in p.fires)
+        assert all(now - f <= ON_TIME_GRACE_US for f in times(p))
     if s.catchup == "latest":
-        late = [f for f in p.fires if now - f > ON_TIME_GRACE_US]
+        late = [f for f in times(p) if now - f > ON_TIME_GRACE_US]
         assert len(late) <= 1
         if late:  # the one late fire enqueued is the most recent overdue one
-            assert p.fires == late
+            assert times(p) == late
             assert p.state.next_us is None or now - p.state.next_us <= ON_TIME_GRACE_US
     if p.state.next_us is not None:
         assert (p.state.next_us - start) % step == 0
-        assert p.state.next_us > now or len(p.fires) == MAX_FIRES_PER_TICK or p.missed > 0
+        assert p.state.next_us > now or len(times(p)) == MAX_FIRES_PER_TICK or p.missed > 0
     assert p.due_us == p.state.next_us  # no jitter
 
 
@@ -591,7 +605,7 @@ def test_interval_plan_properties(case: tuple[Schedule, int, list[int]]) -> None
     state = initial_state(s, created)
     first = state.next_us
     runs = _run(s, state, nows)
-    fires = [f for _, p in runs for f in p.fires]
+    fires = [f for _, p in runs for f in times(p)]
     missed = sum(p.missed for _, p in runs)
     for now, p in runs:
         _check_call(s, now, p, step, start, end)
@@ -623,7 +637,7 @@ def test_jitter_property(step: int, jitter_ms: int, k: int, sid: str) -> None:
     assert nominal <= due < nominal + step
     assert due - nominal < max(1, jitter_ms * 1000)
     p = plan(s, State(nominal, k), nominal - 1)
-    assert (p.fires, p.due_us) == ([], due)
+    assert (times(p), p.due_us) == ([], due)
 
 
 # ------------------------------------------------------------------------ properties: cron
@@ -701,10 +715,10 @@ def test_cron_plan_properties(case: tuple[Schedule, int, list[int]]) -> None:
     end = None if s.end is None else to_us(s.end)
     state = initial_state(s, created)
     runs = _run(s, state, nows)
-    fires = [f for _, p in runs for f in p.fires]
+    fires = [f for _, p in runs for f in times(p)]
     missed = sum(p.missed for _, p in runs)
     for now, p in runs:
-        for f in p.fires:
+        for f in times(p):
             assert f <= now  # (3)
             assert start is None or f >= start
             assert end is None or f <= end
@@ -725,7 +739,7 @@ def test_a_late_tick_never_sends_a_jittered_fire_before_its_due_time() -> None:
     # T0+120 s is due only once its own jitter (8.79 s for this id) has passed too.
     assert due_time(s, T0_US + 2 * MIN) == T0_US + 2 * MIN + 8_791_657
     p = plan(s, State(T0_US), T0_US + 125 * S)
-    assert p.fires == [T0_US, T0_US + MIN]
+    assert times(p) == [T0_US, T0_US + MIN]
     assert p.state.next_us == T0_US + 2 * MIN
 
 
@@ -733,4 +747,4 @@ def test_a_late_tick_never_sends_a_jittered_fire_before_its_due_time() -> None:
 def test_a_one_off_in_the_past_fires_at_once_whatever_the_policy(policy: str) -> None:
     s = sched(at=T0, catchup=policy)
     p = plan(s, initial_state(s, T0_US + 10 * MIN), T0_US + 10 * MIN)
-    assert p.fires == [T0_US] and p.missed == 0 and p.state.next_us is None
+    assert times(p) == [T0_US] and p.missed == 0 and p.state.next_us is None

@@ -64,10 +64,11 @@ from redis import Redis
 from rq.exceptions import TimeoutFormatError
 from rq.utils import parse_timeout
 
+from hasched._clock import redis_now_us
 from hasched._model import Schedule, func_path
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import Store, Stored
-from hasched._triggers import from_us, to_us
+from hasched._triggers import US, from_us, to_us
 from hasched.api import Scheduler as HaschedScheduler
 from hasched.api import make
 from hasched.compat._dialect import as_utc, check_exact_json, fires_of_repeat, host_timezone, to_hasched_cron
@@ -76,7 +77,6 @@ from hasched.errors import ValidationError
 __all__ = ["ScheduledJob", "Scheduler"]
 
 Func = str | Callable[..., Any]
-US = 1_000_000
 # enqueue_at/enqueue_in keyword arguments that configure the job (rq-scheduler's name -> ours).
 _JOB_OPTIONS = {
     "timeout": "timeout",
@@ -311,8 +311,7 @@ class Scheduler:
         raise ValidationError("until", f"must be a datetime, a timedelta or unix seconds, got {until!r}")
 
     def _now(self) -> datetime:
-        sec, usec = self.connection.time()
-        return from_us(int(sec) * US + int(usec))
+        return from_us(redis_now_us(self.connection))
 
 
 def _will_fire(stored: Stored) -> bool:
