@@ -15,15 +15,18 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import wait_for
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from redis import Redis
 from redis_server import RedisServer
 
 from hasched._keys import Keys, parse_lease
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a checkout holds besides the sources: never part of a build.
@@ -94,11 +97,23 @@ def outside(tmp_path: Path) -> Path:
     return work
 
 
-def project_version() -> str:
+def project() -> dict[str, Any]:
     with (ROOT / "pyproject.toml").open("rb") as f:
-        return str(tomllib.load(f)["project"]["version"])
+        return dict(tomllib.load(f)["project"])
 
 
+def test_lock_pins_what_pyproject_allows() -> None:
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    pins = dict(line.split("==", 1) for line in lines if line and not line.startswith("#"))
+    pins = {canonicalize_name(name): version for name, version in pins.items()}
+    meta = project()
+    for requirement in map(Requirement, [*meta["dependencies"], *meta["optional-dependencies"]["hiredis"]]):
+        pin = pins.get(canonicalize_name(requirement.name))
+        assert pin is not None, f"requirements.lock does not pin {requirement.name}"
+        assert requirement.specifier.contains(pin, prereleases=True), (requirement, pin)
+
+
+@pytest.mark.slow
 def test_wheel_carries_py_typed_lua_scripts_and_license(installed: Installed) -> None:
     lua = sorted(f"hasched/lua/{p.name}" for p in (ROOT / "hasched" / "lua").glob("*.lua"))
     assert lua, "no Lua scripts in the tree"
@@ -114,6 +129,7 @@ def test_wheel_carries_py_typed_lua_scripts_and_license(installed: Installed) ->
     assert not any(n.startswith(("tests/", "chaos/", "bench/", "demo/")) for n in names)
 
 
+@pytest.mark.slow
 def test_wheel_does_not_publish_dev_tools(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as wheel:
         (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
@@ -122,6 +138,7 @@ def test_wheel_does_not_publish_dev_tools(installed: Installed) -> None:
     assert "Requires-Dist: rq<4,>=2.0" in lines
 
 
+@pytest.mark.slow
 def test_builds_without_setuptools_warnings(installed: Installed, tmp_path: Path) -> None:
     assert backend_warnings(installed.build_output) == [], installed.build_output
     venv = bare_venv(tmp_path / "editable")
@@ -130,12 +147,14 @@ def test_builds_without_setuptools_warnings(installed: Installed, tmp_path: Path
     assert backend_warnings(output) == [], output
 
 
+@pytest.mark.slow
 def test_installed_version_is_pyproject_version(installed: Installed, outside: Path) -> None:
     proc = installed.run("hasched", "--version", cwd=outside)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"hasched {project_version()}"
+    assert proc.stdout.strip() == f"hasched {project()['version']}"
 
 
+@pytest.mark.slow
 def test_installed_package_is_typed(installed: Installed, outside: Path) -> None:
     proc = installed.run("python", "-c", "import hasched; print(hasched.__file__)", cwd=outside)
     assert proc.returncode == 0, proc.stderr
@@ -163,6 +182,7 @@ def installed_run(installed: Installed, outside: Path, redis_server: RedisServer
             proc.wait(10)
 
 
+@pytest.mark.slow
 def test_installed_run_takes_the_lease(redis: Redis, installed_run: Path) -> None:
     lease = Keys("pkg").lease
 
