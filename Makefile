@@ -58,14 +58,15 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,hiredis]'
+	$(BIN)/pip install -q --upgrade 'pip>=25.1'
+	$(BIN)/pip install -q -e '.[hiredis]' --group dev
 	touch $@
 
 # RQ's job format must be what the oldest supported RQ reads and writes too.
 test-rq-oldest: deps
 	test -x $(OLD_VENV)/bin/python || $(PYTHON) -m venv $(OLD_VENV)
-	$(OLD_VENV)/bin/pip install -q -e '.[dev]' 'rq==$(RQ_OLDEST)'
+	$(OLD_VENV)/bin/pip install -q --upgrade 'pip>=25.1'
+	$(OLD_VENV)/bin/pip install -q -e . --group dev 'rq==$(RQ_OLDEST)'
 	$(OLD_VENV)/bin/python -c 'import rq; assert rq.__version__ == "$(RQ_OLDEST)", rq.__version__'
 	$(OLD_VENV)/bin/pytest -q tests/test_rq_compat.py tests/test_commit.py
 

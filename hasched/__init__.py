@@ -7,7 +7,10 @@ once. Applications manage schedules with :class:`Scheduler`.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+# pyproject.toml holds the version; the installed package's metadata carries it here.
+__version__ = importlib.metadata.version("hasched")
 
 from hasched._model import Schedule
 from hasched.api import Scheduler

@@ -19,7 +19,6 @@ from hasched._daemon import Daemon
 from hasched._faults import FaultHooks
 from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
-from hasched._migrate import import_rq_scheduler
 from hasched._model import parse_datetime
 from hasched._settings import Connection, RunSettings, default_instance_id
 from hasched._status import render_text, status
@@ -27,6 +26,7 @@ from hasched._store import Store
 from hasched._sync import apply_sync, load_file, plan_sync
 from hasched._systemd import Notifier
 from hasched.api import Scheduler, make, next_fire_times
+from hasched.compat._migrate import import_rq_scheduler
 from hasched.errors import ScheduleNotFound, StartupError, ValidationError
 
 

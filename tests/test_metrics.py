@@ -14,7 +14,7 @@ from helpers import ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 
-from hasched import Scheduler
+from hasched import Scheduler, __version__
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def test_metrics_follow_a_failover_and_match_the_ledger(cluster: Cluster, redis:
     scrapes = {n: cluster.scrape(n) for n in live}
     for n, samples in scrapes.items():
         assert {name for name, _ in samples} >= SPEC_METRICS, n
-        assert value(samples, "hasched_build_info", version="0.1.0") == 1
+        assert value(samples, "hasched_build_info", version=__version__) == 1
     assert [n for n in live if value(scrapes[n], "hasched_leader") == 1] == [new]
     assert new_epoch > old_epoch
     assert value(scrapes[new], "hasched_leader_epoch") == new_epoch

@@ -28,7 +28,7 @@ from rq.job import Job
 
 from hasched import Scheduler
 from hasched._jobs import job_key
-from hasched._migrate import (
+from hasched.compat._migrate import (
     LOCK_KEY,
     SCHEDULED_JOBS_KEY,
     MigrationError,

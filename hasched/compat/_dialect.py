@@ -1,7 +1,7 @@
 """rq-scheduler's semantics, in one place: its cron dialect, its repeat count, naive times meaning
 UTC, the host time zone its cron runs in, and which arguments survive the move from pickle to
 JSON. Used by the drop-in class (`hasched.compat.rq_scheduler`) and the importer
-(`hasched._migrate`).
+(`hasched.compat._migrate`).
 """
 
 from __future__ import annotations

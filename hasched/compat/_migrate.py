@@ -65,11 +65,17 @@ _ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
 class MigrationError(HaschedError):
-    """The import cannot run (rq-scheduler's lock stays taken)."""
+    """The import cannot start: rq-scheduler's lock `lock_key` stayed taken for `waited` seconds."""
+
+    def __init__(self, lock_key: str, waited: float) -> None:
+        self.lock_key = lock_key
+        self.waited = waited
+        super().__init__(f"rq-scheduler's lock {lock_key} stayed taken for {waited:g}s; try again")
 
 
 class CannotImport(HaschedError):
-    """One rq-scheduler job cannot be carried over; `reason` says why."""
+    """One rq-scheduler job cannot be carried over; `reason` says why. The import reports it as
+    skipped and goes on with the other jobs."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -359,7 +365,7 @@ def holding_rq_scheduler_lock(redis: Redis, wait: float = LOCK_WAIT) -> Iterator
     deadline = time.monotonic() + wait
     while not redis.set(LOCK_KEY, token, nx=True, ex=LOCK_TTL):
         if time.monotonic() > deadline:
-            raise MigrationError(f"rq-scheduler's lock {LOCK_KEY} stayed taken for {wait:g}s; try again")
+            raise MigrationError(LOCK_KEY, wait)
         time.sleep(0.05)
     try:
         yield
