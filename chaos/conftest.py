@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cluster import Cluster
+from harness import LEASE_TTL, RETRY, VERDICTS, Verdict, Workload
+from redis_server import RedisServer
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "chaos")]
-
-from cluster import Cluster  # noqa: E402
-from harness import Verdict, Workload  # noqa: E402
-from redis_server import RedisServer  # noqa: E402
-
-RESULTS = ROOT / "chaos" / "results"
-VERDICTS: list[Verdict] = []
-LEASE_TTL = 1.5
-RETRY = 0.2
-
-
-def soak_seconds() -> float:
-    """`make chaos-soak DURATION=…` stretches the kill scenario to this many seconds."""
-    return float(os.environ.get("HASCHED_CHAOS_DURATION", "0") or 0)
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class Chaos:

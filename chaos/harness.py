@@ -4,6 +4,7 @@ and a verifier that compares what should have fired with what was enqueued and w
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,10 @@ from hasched._plan import next_after
 from hasched._triggers import to_us
 
 US = 1_000_000
+LEASE_TTL = 1.5
+RETRY = 0.2
+# A crash failover must finish within this.
+CRASH_GAP = LEASE_TTL + RETRY + 0.5
 
 
 @dataclass
@@ -172,3 +177,26 @@ def max_lag(entries: list[dict[str, Any]], faults: list[float]) -> float:
 
 def leader_of(cluster: Cluster, timeout: float = 15, exclude: str | None = None) -> str:
     return cluster.wait_leader(timeout=timeout, exclude=exclude)[0]
+
+
+# Every scenario's verdict, for the summary table and JSON written at the end of the run.
+VERDICTS: list[Verdict] = []
+
+
+def soak_seconds() -> float:
+    """`make chaos-soak DURATION=…` stretches the kill scenario to this many seconds."""
+    return float(os.environ.get("HASCHED_CHAOS_DURATION", "0") or 0)
+
+
+def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
+    """Every expected fire enqueued exactly once and run exactly once. When Redis itself was
+    killed, RQ may lose a job a worker was running (its status stays 'started'/'failed'): that
+    is RQ's execution, after hasched's enqueue, and is allowed only then."""
+    assert v.duplicates == v.missing == v.unexpected == 0, f"{v.row()}\n{v.examples}"
+    assert v.expected > 0 and v.enqueued == v.expected
+    lost = v.worker_lost if redis_died else 0
+    assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"
+
+
+def events(proc: Any, name: str) -> list[dict[str, Any]]:
+    return [e for e in proc.events() if e["event"] == name]

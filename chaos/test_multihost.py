@@ -27,12 +27,10 @@ from typing import Any
 
 import pytest
 from cluster import BIN, Cluster, Proc
-from conftest import LEASE_TTL, RETRY, VERDICTS
-from harness import Workload
+from harness import CRASH_GAP, LEASE_TTL, RETRY, VERDICTS, Workload, assert_clean, events
 from helpers import redis_now
 from redis import Redis
 from redis_server import RedisServer, wait_until_answers
-from test_scenarios import CRASH_GAP, assert_clean, events
 
 SUBNET = "10.251.0"
 REDIS_ADDR = f"{SUBNET}.1"

@@ -12,31 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LEASE_TTL, RETRY, soak_seconds
-from harness import Verdict
+from harness import CRASH_GAP, LEASE_TTL, assert_clean, events, soak_seconds
 from helpers import wait_for
 from proxy import FaultProxy
 from redis_server import require
 
 from hasched._faults import STOP_BEFORE_COMMIT_ENV
 
-# A crash failover must finish within this; a graceful handoff within HANDOFF.
-CRASH_GAP = LEASE_TTL + RETRY + 0.5
+# A graceful handoff must finish within this (a crash failover within CRASH_GAP).
 HANDOFF = 0.5
-
-
-def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
-    """Every expected fire enqueued exactly once and run exactly once. When Redis itself was
-    killed, RQ may lose a job a worker was running (its status stays 'started'/'failed'): that
-    is RQ's execution, after hasched's enqueue, and is allowed only then."""
-    assert v.duplicates == v.missing == v.unexpected == 0, f"{v.row()}\n{v.examples}"
-    assert v.expected > 0 and v.enqueued == v.expected
-    lost = v.worker_lost if redis_died else 0
-    assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"
-
-
-def events(proc: Any, name: str) -> list[dict[str, Any]]:
-    return [e for e in proc.events() if e["event"] == name]
 
 
 def test_sigkill_leader_repeatedly(chaos: Any) -> None:

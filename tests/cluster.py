@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
@@ -145,6 +145,14 @@ class Cluster:
                 samples[(s.name, tuple(sorted(s.labels.items())))] = float(s.value)
         return samples
 
+    def metric(self, name: str, sample: str, **labels: str) -> float | None:
+        """One sample of instance `name`'s /metrics; None while the endpoint does not answer yet
+        or the sample is absent (a predicate for `wait_for`)."""
+        try:
+            return self.scrape(name).get((sample, tuple(sorted(labels.items()))))
+        except urllib.error.URLError:
+            return None
+
     def start_worker(self, name: str | None = None) -> Proc:
         name = name or f"worker{len(self.workers)}"
         args = [
@@ -191,3 +199,17 @@ class Cluster:
     def stop(self) -> None:
         for proc in [*self.instances.values(), *self.workers]:
             proc.stop()
+
+
+class ClusterFactory(Protocol):
+    """The `cluster_factory` fixture: a cluster on `redis_url` (the shared test Redis if None)."""
+
+    def __call__(
+        self,
+        redis_url: str | None = None,
+        *,
+        namespace: str = "hasched",
+        lease_ttl: float = 2.0,
+        retry_period: float = 0.2,
+        queues: tuple[str, ...] = ("default",),
+    ) -> Cluster: ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,6 @@ import pytest
 from cluster import Cluster
 from helpers import ledger, redis_now, wait_for
 from redis import Redis
-from redis_server import RedisServer
 from rq import Queue
 
 import hasched.compat.rq_scheduler as compat
@@ -249,13 +247,6 @@ def test_host_timezone_follows_tz(monkeypatch: pytest.MonkeyPatch, tz: str, expe
 
 def naive(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None)
-
-
-@pytest.fixture()
-def cluster(redis_server: RedisServer, redis: Redis) -> Iterator[Cluster]:
-    c = Cluster(redis_server.url, namespace="hasched", lease_ttl=2.0, retry_period=0.2)
-    yield c
-    c.stop()
 
 
 @pytest.mark.slow

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
-from cluster import Cluster
-from helpers import ledger, redis_now, wait_for
+from cluster import ClusterFactory
+from helpers import all_recorded, ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 
@@ -36,27 +34,26 @@ def total(samples: dict, name: str) -> float:
     return sum(v for (n, _), v in samples.items() if n == name)
 
 
-@pytest.fixture()
-def cluster(redis_server: RedisServer, redis: Redis) -> Iterator[Cluster]:
-    c = Cluster(redis_server.url, namespace="mt", lease_ttl=1.5, retry_period=0.2)
-    yield c
-    c.stop()
+def fired_under(redis: Redis, epoch: int, at_least: int) -> bool:
+    return sum(e["epoch"] == epoch for e in ledger(redis)) >= at_least
 
 
-def test_metrics_follow_a_failover_and_match_the_ledger(cluster: Cluster, redis: Redis) -> None:
+def test_metrics_follow_a_failover_and_match_the_ledger(
+    cluster_factory: ClusterFactory, redis: Redis
+) -> None:
+    cluster = cluster_factory(namespace="mt", lease_ttl=1.5)
     for name in ("a", "b", "c"):
         cluster.start_instance(name, metrics=True)
     cluster.start_worker()
     old, old_epoch = cluster.wait_leader()
     sched = Scheduler(redis, "mt")
     sched.every("fast", 0.2, "jobs.record", start=redis_now(redis), catchup="all", queue="default")
-    time.sleep(1.5)
+    wait_for(lambda: fired_under(redis, old_epoch, 3), timeout=15)
     cluster.instances[old].signal(signal.SIGKILL)
     new, new_epoch = cluster.wait_leader(exclude=old)
-    time.sleep(1.5)
+    wait_for(lambda: fired_under(redis, new_epoch, 3), timeout=15)
     sched.pause("fast")
-    wait_for(lambda: redis.llen("rq:queue:default") == 0, timeout=20)
-    time.sleep(0.5)  # the last job finishes recording
+    wait_for(lambda: redis.llen("rq:queue:default") == 0 and all_recorded(redis, "mt"), timeout=20)
     live = [n for n in ("a", "b", "c") if n != old]
     scrapes = {n: cluster.scrape(n) for n in live}
     for n, samples in scrapes.items():
@@ -77,22 +74,20 @@ def test_metrics_follow_a_failover_and_match_the_ledger(cluster: Cluster, redis:
     assert status_code == 200 and json.loads(body)["leader"] == new
 
 
-def test_healthz_turns_503_without_redis_and_back_to_200() -> None:
-    server = RedisServer().start()
-    c = Cluster(server.url, namespace="mt", lease_ttl=1.0, retry_period=0.2)
-    try:
-        c.start_instance("h", metrics=True)
-        c.wait_leader()
-        wait_for(lambda: c.http("h", "/healthz")[0] == 200, timeout=10)
-        server.pause()  # Redis stops answering (SIGSTOP), connections hang
-        wait_for(lambda: c.http("h", "/healthz")[0] == 503, timeout=10)
-        _, body = c.http("h", "/healthz")
-        assert json.loads(body)["redis_age_seconds"] > 1.0
-        # scrapes still answer while Redis hangs, and the timeouts are counted
-        wait_for(lambda: total(c.scrape("h"), "hasched_redis_errors_total") >= 1, timeout=10)
-        server.resume()
-        wait_for(lambda: c.http("h", "/healthz")[0] == 200, timeout=15)
-        assert c.instances["h"].alive()
-    finally:
-        c.stop()
-        server.stop()
+def test_healthz_turns_503_without_redis_and_back_to_200(
+    private_redis: RedisServer, cluster_factory: ClusterFactory
+) -> None:
+    server = private_redis
+    c = cluster_factory(server.url, namespace="mt", lease_ttl=1.0)
+    c.start_instance("h", metrics=True)
+    c.wait_leader()
+    wait_for(lambda: c.http("h", "/healthz")[0] == 200, timeout=10)
+    server.pause()  # Redis stops answering (SIGSTOP), connections hang
+    wait_for(lambda: c.http("h", "/healthz")[0] == 503, timeout=10)
+    _, body = c.http("h", "/healthz")
+    assert json.loads(body)["redis_age_seconds"] > 1.0
+    # scrapes still answer while Redis hangs, and the timeouts are counted
+    wait_for(lambda: total(c.scrape("h"), "hasched_redis_errors_total") >= 1, timeout=10)
+    server.resume()
+    wait_for(lambda: c.http("h", "/healthz")[0] == 200, timeout=15)
+    assert c.instances["h"].alive()

@@ -10,7 +10,6 @@ import collections
 import os
 import subprocess
 import sys
-import time
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,11 +19,12 @@ from typing import Any
 import jobs
 import pytest
 import rq_scheduler
-from cluster import BIN, HERE, Cluster
+from cluster import BIN, HERE, ClusterFactory
 from helpers import ledger, redis_now, wait_for
 from redis import Redis
 from redis_server import RedisServer
 from rq.job import Job
+from rq.registry import StartedJobRegistry
 
 from hasched import Scheduler
 from hasched._jobs import job_key
@@ -248,9 +248,10 @@ def test_schedule_ids_are_valid_and_distinct() -> None:
 
 @pytest.fixture()
 def rqscheduler(redis_server: RedisServer, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real rq-scheduler process polling every second."""
+    """A real rq-scheduler process polling every second (logging each poll to rqscheduler.log)."""
     log = (tmp_path / "rqscheduler.log").open("wb")
-    args = [str(BIN / "rqscheduler"), "--url", redis_server.url, "--interval", "1", "--path", str(HERE)]
+    args = [str(BIN / "rqscheduler"), "--url", redis_server.url, "--interval", "1", "--path", str(HERE),
+            "--verbose"]  # fmt: skip
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=HERE)
     yield proc
     proc.terminate()
@@ -264,31 +265,40 @@ def rqscheduler(redis_server: RedisServer, tmp_path: Path) -> Iterator[subproces
 
 @pytest.mark.slow
 def test_imported_jobs_fire_under_hasched_at_rq_scheduler_s_times_and_never_twice(
-    redis_server: RedisServer, redis: Redis, rqscheduler: subprocess.Popen[bytes]
+    cluster_factory: ClusterFactory, redis: Redis, rqscheduler: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
-    cluster = Cluster(redis_server.url, namespace="hasched", lease_ttl=2.0, retry_period=0.2,
-                      queues=("default", "reports"))  # fmt: skip
-    try:
-        cluster.start_instance("a")
-        cluster.start_worker()
-        cluster.wait_leader()
-        base = redis_now(redis).replace(microsecond=0) + timedelta(seconds=5)
-        expected = create_and_import(redis, base)
-        wait_for(lambda: len(ledger(redis)) >= len(expected), timeout=25)
-        time.sleep(2.5)  # rqscheduler polls every second: room for anything it would still enqueue
-        entries = ledger(redis)
-        assert all(e["schedule_id"] for e in entries), entries  # rq-scheduler enqueued nothing
-        fired = sorted((e["schedule_id"], datetime.fromisoformat(e["fire_time"])) for e in entries)
-        assert fired == sorted(expected), cluster.report()
-        for e in entries:
-            job = Job.fetch(e["job_id"], connection=redis)
-            assert job.func_name == "jobs.record"
-            assert e["tag"] == TAGS[e["schedule_id"]]
-            assert job.origin == ("reports" if e["schedule_id"] == "rqs-once" else "default")
-        assert rqscheduler.poll() is None  # it was running all along
-        assert set(scores(redis)) == {"unsupported"}
-    finally:
-        cluster.stop()
+    cluster = cluster_factory(queues=("default", "reports"))
+    cluster.start_instance("a")
+    cluster.start_worker()
+    cluster.wait_leader()
+    base = redis_now(redis).replace(microsecond=0) + timedelta(seconds=5)
+    expected = create_and_import(redis, base)
+    wait_for(lambda: len(ledger(redis)) >= len(expected), timeout=25)
+    # rq-scheduler polled twice more, and whatever it would have enqueued then has run
+    polled = rqscheduler_polls(tmp_path)
+    wait_for(lambda: rqscheduler_polls(tmp_path) >= polled + 2, timeout=10)
+    wait_for(lambda: idle(redis, "default", "reports"), timeout=10)
+    entries = ledger(redis)
+    assert all(e["schedule_id"] for e in entries), entries  # rq-scheduler enqueued nothing
+    fired = sorted((e["schedule_id"], datetime.fromisoformat(e["fire_time"])) for e in entries)
+    assert fired == sorted(expected), cluster.report()
+    for e in entries:
+        job = Job.fetch(e["job_id"], connection=redis)
+        assert job.func_name == "jobs.record"
+        assert e["tag"] == TAGS[e["schedule_id"]]
+        assert job.origin == ("reports" if e["schedule_id"] == "rqs-once" else "default")
+    assert rqscheduler.poll() is None  # it was running all along
+    assert set(scores(redis)) == {"unsupported"}
+
+
+def rqscheduler_polls(tmp_path: Path) -> int:
+    return (tmp_path / "rqscheduler.log").read_text(errors="replace").count("Checking for scheduled jobs")
+
+
+def idle(redis: Redis, *queues: str) -> bool:
+    """Nothing waits in `queues` and no worker is running a job."""
+    running = sum(StartedJobRegistry(q, connection=redis).count for q in queues)
+    return running == 0 and all(redis.llen(f"rq:queue:{q}") == 0 for q in queues)
 
 
 def create_and_import(redis: Redis, base: datetime) -> list[tuple[str, datetime]]:

@@ -7,19 +7,17 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from cluster import Cluster
+from cluster import ClusterFactory
 from helpers import redis_now, wait_for
 from redis import Redis
-from redis_server import RedisServer, free_port, require
+from redis_server import free_port, require
 
 from hasched import Scheduler
 
@@ -97,16 +95,25 @@ def rule_exprs() -> list[tuple[str, str]]:
     return [(r.get("alert") or r.get("record"), r["expr"]) for g in groups for r in g["rules"]]
 
 
-@pytest.fixture()
-def cluster(redis_server: RedisServer, redis: Redis) -> Iterator[Cluster]:
-    c = Cluster(redis_server.url, namespace="pe", lease_ttl=1.5, retry_period=0.2)
-    yield c
-    c.stop()
+def failing_panels(prom: Prometheus) -> list[tuple[str, str, dict[str, Any]]]:
+    """The dashboard panels whose query fails or returns no data."""
+    failures = []
+    for title, expr in panel_exprs():
+        answer = prom.query(expr)
+        if answer.get("status") != "success" or not answer["data"]["result"]:
+            failures.append((title, expr, answer))
+    return failures
+
+
+def scalar(prom: Prometheus, expr: str) -> float | None:
+    result = prom.query(expr).get("data", {}).get("result")
+    return float(result[0]["value"][1]) if result else None
 
 
 def test_dashboard_and_alerts_evaluate_in_a_real_prometheus(
-    cluster: Cluster, redis: Redis, tmp_path: Path
+    cluster_factory: ClusterFactory, redis: Redis, tmp_path: Path
 ) -> None:
+    cluster = cluster_factory(namespace="pe", lease_ttl=1.5)
     for name in ("a", "b", "c"):
         cluster.start_instance(name, metrics=True)
     cluster.start_worker()
@@ -114,17 +121,15 @@ def test_dashboard_and_alerts_evaluate_in_a_real_prometheus(
     try:
         leader, _ = cluster.wait_leader()
         Scheduler(redis, "pe").every("p", 0.2, "jobs.record", start=redis_now(redis))
-        time.sleep(4)
+        # Prometheus has seen the first leader's fires (a rate needs two scrapes)
+        wait_for(lambda: (scalar(prom, "sum(rate(hasched_fires_enqueued_total[20s]))") or 0) > 0, timeout=30)
         cluster.instances[leader].signal(signal.SIGKILL)
-        cluster.wait_leader(exclude=leader)
-        time.sleep(6)  # several scrapes and rule evaluations after the failover
-
-        failures = []
-        for title, expr in panel_exprs():
-            answer = prom.query(expr)
-            if answer.get("status") != "success" or not answer["data"]["result"]:
-                failures.append((title, expr, answer))
-        assert failures == []
+        _, new_epoch = cluster.wait_leader(exclude=leader)
+        # scraped after the failover: one leader, the new epoch, and every panel has data
+        wait_for(lambda: scalar(prom, "max(hasched_leader_epoch)") == new_epoch, timeout=30)
+        wait_for(lambda: scalar(prom, "sum(hasched_leader)") == 1.0, timeout=30)
+        wait_for(lambda: not failing_panels(prom), timeout=30)
+        assert failing_panels(prom) == []
 
         for name, expr in rule_exprs():
             answer = prom.query(expr)
@@ -132,7 +137,5 @@ def test_dashboard_and_alerts_evaluate_in_a_real_prometheus(
         health = prom.get("/api/v1/rules")["data"]["groups"]
         bad = [(r["name"], r.get("lastError")) for g in health for r in g["rules"] if r["health"] != "ok"]
         assert bad == []
-        leaders = prom.query("sum(hasched_leader)")["data"]["result"]
-        assert float(leaders[0]["value"][1]) == 1.0
     finally:
         prom.stop()

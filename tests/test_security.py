@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from certs import make_certs
-from cluster import BIN, Cluster
-from helpers import wait_for
+from cluster import ClusterFactory
+from helpers import run_cli, wait_for
 from redis import Redis
 from redis_server import RedisServer, free_port, require
 
@@ -20,10 +20,6 @@ pytestmark = pytest.mark.slow
 ACL = ("on >{password} resetkeys ~{{hasched}}:* ~rq:* resetchannels &{{hasched}}:wake -@all +@read +@write "
        "+@scripting +@pubsub +@connection +@transaction +time +info -flushall -flushdb -keys")  # fmt: skip
 SECRET = "Sup3r-S3cret-pw-4711"
-
-
-def hasched(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "hasched"), *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 @pytest.fixture()
@@ -47,26 +43,26 @@ def tls_client(port: int, certs: dict[str, Path]) -> Redis:
                  ssl_certfile=str(certs["client.crt"]), ssl_keyfile=str(certs["client.key"]))  # fmt: skip
 
 
-def test_rediss_with_a_ca_and_a_client_certificate(tls_redis: tuple[int, dict[str, Path]]) -> None:
+def test_rediss_with_a_ca_and_a_client_certificate(
+    tls_redis: tuple[int, dict[str, Path]], cluster_factory: ClusterFactory
+) -> None:
     port, certs = tls_redis
     url = f"rediss://127.0.0.1:{port}/0"
     tls = ["--tls-ca-file", str(certs["ca.crt"]), "--tls-cert-file", str(certs["client.crt"]),
            "--tls-key-file", str(certs["client.key"])]  # fmt: skip
     wait_for(lambda: _answers(port, certs), timeout=10)
-    c = Cluster(url, namespace="hasched", lease_ttl=2.0, retry_period=0.2)
-    try:
-        c.start_instance("tls", extra_args=tuple(tls))
-        added = hasched("schedule", "add", "--redis-url", url, *tls, "--id", "t", "--func", "jobs.record",
-                        "--every", "0.5")  # fmt: skip
-        assert added.returncode == 0, added.stderr
-        client = tls_client(port, certs)
-        wait_for(lambda: client.llen("rq:queue:default") >= 2, timeout=15)
-        assert client.get("{hasched}:lease").decode().startswith("tls|")
-    finally:
-        c.stop()
-    no_ca = hasched("status", "--redis-url", url)  # the server's certificate cannot be verified
+    c = cluster_factory(url)
+    c.start_instance("tls", extra_args=tuple(tls))
+    added = run_cli("schedule", "add", *tls, "--id", "t", "--func", "jobs.record", "--every", "0.5",
+                    redis_url=url)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    client = tls_client(port, certs)
+    wait_for(lambda: client.llen("rq:queue:default") >= 2, timeout=15)
+    assert client.get("{hasched}:lease").decode().startswith("tls|")
+    c.stop()
+    no_ca = run_cli("status", "--redis-url", url)  # the server's certificate cannot be verified
     assert no_ca.returncode == 1 and no_ca.stderr.startswith("error: redis: ")
-    missing = hasched("status", "--redis-url", url, "--tls-ca-file", "/nonexistent/ca.crt")
+    missing = run_cli("status", "--redis-url", url, "--tls-ca-file", "/nonexistent/ca.crt")
     assert missing.returncode == 2 and "tls-ca-file: no such file" in missing.stderr
 
 
@@ -77,11 +73,13 @@ def _answers(port: int, certs: dict[str, Path]) -> bool:
         return False
 
 
-def test_a_cluster_runs_under_the_least_privilege_acl_user(redis_server: RedisServer, redis: Redis) -> None:
+def test_a_cluster_runs_under_the_least_privilege_acl_user(
+    redis_server: RedisServer, redis: Redis, cluster_factory: ClusterFactory
+) -> None:
     redis.execute_command("ACL", "SETUSER", "hasched", *ACL.format(password=SECRET).split())
     url = f"redis://hasched:{SECRET}@127.0.0.1:{redis_server.port}/0"
-    c = Cluster(url, namespace="hasched", lease_ttl=2.0, retry_period=0.2)
-    c_workers = Cluster(redis_server.url)  # RQ workers keep their own (default) user
+    c = cluster_factory(url)
+    c_workers = cluster_factory()  # RQ workers keep their own (default) user
     try:
         c.start_instance("a")
         c.start_instance("b")
@@ -89,9 +87,9 @@ def test_a_cluster_runs_under_the_least_privilege_acl_user(redis_server: RedisSe
         c.wait_leader()
         limited = Redis.from_url(url)
         Scheduler(limited, "hasched").every("acl", 0.3, "jobs.record")
-        assert hasched("schedule", "trigger", "acl", "--redis-url", url).returncode == 0
+        assert run_cli("schedule", "trigger", "acl", redis_url=url).returncode == 0
         wait_for(lambda: redis.llen("test:ledger") >= 3, timeout=15)
-        assert hasched("status", "--json", "--redis-url", url).returncode == 0
+        assert run_cli("status", "--json", redis_url=url).returncode == 0
         denied = [line for line in redis.execute_command("ACL", "LOG") if b"hasched" in str(line).encode()]
         assert denied == [], denied
     finally:
@@ -101,9 +99,11 @@ def test_a_cluster_runs_under_the_least_privilege_acl_user(redis_server: RedisSe
 
 
 @pytest.mark.parametrize(("policy", "refused"), [("allkeys-lru", True), ("volatile-lru", False)])
-def test_an_evicting_redis_is_refused_or_warned_about(policy: str, refused: bool) -> None:
+def test_an_evicting_redis_is_refused_or_warned_about(
+    policy: str, refused: bool, cluster_factory: ClusterFactory
+) -> None:
     server = RedisServer(extra=("--maxmemory", "100mb", "--maxmemory-policy", policy)).start()
-    c = Cluster(server.url, namespace="ev", lease_ttl=1.0, retry_period=0.2)
+    c = cluster_factory(server.url, namespace="ev", lease_ttl=1.0)
     try:
         proc = c.start_instance("e")
         if refused:
@@ -119,10 +119,10 @@ def test_an_evicting_redis_is_refused_or_warned_about(policy: str, refused: bool
         server.stop()
 
 
-def test_the_password_never_shows() -> None:
+def test_the_password_never_shows(cluster_factory: ClusterFactory) -> None:
     server = RedisServer(password=SECRET).start()
-    c = Cluster(server.url, namespace="pw", lease_ttl=1.0, retry_period=0.2)
-    env = {**c.env(), "HASCHED_REDIS_URL": server.url, "HASCHED_NAMESPACE": "pw"}
+    c = cluster_factory(server.url, namespace="pw", lease_ttl=1.0)
+    env = {"HASCHED_NAMESPACE": "pw"}
     try:
         proc = c.start_instance("p", metrics=True, url_in_env=True)
         c.wait_leader()
@@ -130,10 +130,10 @@ def test_the_password_never_shows() -> None:
         seen = [c.http("p", path)[1].decode() for path in ("/status", "/metrics", "/healthz")]
         for args in (["status", "--json"], ["schedule", "list"], ["schedule", "show", "nope"],
                      ["schedule", "add", "--id", "x", "--func", "a.b", "--cron", "61 * * * *"]):  # fmt: skip
-            r = hasched(*args, env=env)
+            r = run_cli(*args, redis_url=server.url, env=env)
             seen += [r.stdout, r.stderr]
         server.kill()  # connection errors must not show it either
-        down = hasched("status", env=env)
+        down = run_cli("status", redis_url=server.url, env=env)
         assert down.returncode == 1 and down.stderr.startswith("error: redis: ")
         seen += [down.stdout, down.stderr]
         wait_for(lambda: "hasched.redis.error" in proc.log.read_text(), timeout=10)

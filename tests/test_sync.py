@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cluster import BIN, Cluster
-from helpers import ledger, wait_for
+from cluster import BIN, ClusterFactory
+from helpers import ledger, run_cli, wait_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis import Redis
@@ -48,11 +48,6 @@ def write(tmp_path: Path, text: str, name: str = "schedules.toml") -> Path:
 
 def revisions(redis: Redis) -> dict[bytes, bytes]:
     return dict(redis.hgetall(Store(redis, NS).keys.rev))
-
-
-def cli(*args: str, redis_url: str) -> subprocess.CompletedProcess[str]:
-    cmd = [str(BIN / "hasched"), *args, "--redis-url", redis_url, "--namespace", NS]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
 
 
 def test_sync_creates_then_an_unchanged_file_writes_nothing(redis: Redis, tmp_path: Path) -> None:
@@ -119,7 +114,7 @@ def test_bad_files_are_refused_naming_the_field(
     }  # fmt: skip
     for body, message in cases.items():
         path = write(tmp_path, "[[schedule]]\n" + body)
-        result = cli("sync", str(path), redis_url=redis_server.url)
+        result = run_cli("sync", str(path), "--namespace", NS, redis_url=redis_server.url)
         assert result.returncode == 2, (body, result.stderr)
         assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
@@ -127,7 +122,8 @@ def test_bad_files_are_refused_naming_the_field(
 
 
 def test_not_toml_is_a_clear_error(tmp_path: Path, redis_server: RedisServer) -> None:
-    result = cli("sync", str(write(tmp_path, "[[schedule]\nid=")), redis_url=redis_server.url)
+    path = write(tmp_path, "[[schedule]\nid=")
+    result = run_cli("sync", str(path), "--namespace", NS, redis_url=redis_server.url)
     assert result.returncode == 2 and result.stderr.startswith("error: file: ")
 
 
@@ -148,18 +144,15 @@ def test_several_instances_syncing_at_once_is_safe(
 
 
 def test_run_with_a_schedules_file_syncs_at_start(
-    redis_server: RedisServer, redis: Redis, tmp_path: Path
+    cluster_factory: ClusterFactory, redis: Redis, tmp_path: Path
 ) -> None:
     path = write(tmp_path, '[[schedule]]\nid = "tick"\nfunc = "jobs.record"\ncron = "* * * * * *"\n')
-    c = Cluster(redis_server.url, namespace=NS, lease_ttl=2.0, retry_period=0.2)
-    try:
-        c.start_instance("a", extra_args=("--schedules", str(path)))
-        c.start_worker()
-        wait_for(lambda: ledger(redis), timeout=15)
-        assert {e["schedule_id"] for e in ledger(redis)} == {"tick"}
-        assert [e["event"] for e in c.instances["a"].events()].count("hasched.sync.applied") == 1
-    finally:
-        c.stop()
+    c = cluster_factory(namespace=NS)
+    c.start_instance("a", extra_args=("--schedules", str(path)))
+    c.start_worker()
+    wait_for(lambda: ledger(redis), timeout=15)
+    assert {e["schedule_id"] for e in ledger(redis)} == {"tick"}
+    assert [e["event"] for e in c.instances["a"].events()].count("hasched.sync.applied") == 1
 
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20))
@@ -189,21 +182,20 @@ def test_files_are_bounded() -> None:
         raise AssertionError("a file with 10,001 schedules was accepted")
 
 
-def test_sighup_re_reads_the_schedules_file(redis_server: RedisServer, redis: Redis, tmp_path: Path) -> None:
+def test_sighup_re_reads_the_schedules_file(
+    cluster_factory: ClusterFactory, redis: Redis, tmp_path: Path
+) -> None:
     one = '[[schedule]]\nid = "a"\nfunc = "app.t.f"\nevery = 60.0\nstart = 2026-01-01T00:00:00Z\n'
     path = write(tmp_path, one)
-    c = Cluster(redis_server.url, namespace=NS, lease_ttl=2.0, retry_period=0.2)
-    try:
-        proc = c.start_instance("h", extra_args=("--schedules", str(path)))
-        wait_for(lambda: redis.hexists("{sy}:defs", "a"), timeout=10)
-        write(tmp_path, one + one.replace('id = "a"', 'id = "b"'))
-        proc.signal(signal.SIGHUP)
-        wait_for(lambda: redis.hexists("{sy}:defs", "b"), timeout=10)
-        write(tmp_path, "[[schedule]]\nid = 'c'\nfunc = 'nodots'\nevery = 1.0\n")
-        proc.signal(signal.SIGHUP)
-        wait_for(lambda: [e for e in proc.events() if e["event"] == "hasched.sync.invalid"], timeout=10)
-        assert proc.alive() and not redis.hexists("{sy}:defs", "c")
-        applied = [e for e in proc.events() if e["event"] == "hasched.sync.applied"]
-        assert [(e["created"], e["unchanged"]) for e in applied] == [(1, 0), (1, 1)]
-    finally:
-        c.stop()
+    c = cluster_factory(namespace=NS)
+    proc = c.start_instance("h", extra_args=("--schedules", str(path)))
+    wait_for(lambda: redis.hexists("{sy}:defs", "a"), timeout=10)
+    write(tmp_path, one + one.replace('id = "a"', 'id = "b"'))
+    proc.signal(signal.SIGHUP)
+    wait_for(lambda: redis.hexists("{sy}:defs", "b"), timeout=10)
+    write(tmp_path, "[[schedule]]\nid = 'c'\nfunc = 'nodots'\nevery = 1.0\n")
+    proc.signal(signal.SIGHUP)
+    wait_for(lambda: [e for e in proc.events() if e["event"] == "hasched.sync.invalid"], timeout=10)
+    assert proc.alive() and not redis.hexists("{sy}:defs", "c")
+    applied = [e for e in proc.events() if e["event"] == "hasched.sync.applied"]
+    assert [(e["created"], e["unchanged"]) for e in applied] == [(1, 0), (1, 1)]
