@@ -11,7 +11,6 @@ options; the URL's host is a dead one, since the sentinel says where the primary
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from typing import Any
 
 import pytest
 from certs import make_certs
-from cluster import BIN, Cluster
-from helpers import wait_for
+from cluster import Cluster, ClusterFactory
+from helpers import run_cli, wait_for
 from redis import Redis
 from redis_server import RedisServer, free_port, require, wait_until_answers
 
@@ -95,8 +94,7 @@ class Secured:
         return {"HASCHED_REDIS_URL": self.url(), "HASCHED_SENTINEL_PASSWORD": sentinel_password}
 
     def hasched(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "hasched"), *args, *self.args()], capture_output=True, text=True,
-                              timeout=60, env={**os.environ, **(env or self.env())})  # fmt: skip
+        return run_cli(*args, *self.args(), env=env or self.env(), timeout=60)
 
 
 def _flags(options: dict[str, str]) -> tuple[str, ...]:
@@ -169,14 +167,16 @@ def _lease(redis: Redis) -> tuple[str, int] | None:
     return None if raw is None else parse_lease(raw)
 
 
-def _start(secured: Secured) -> Cluster:
-    c = Cluster(secured.url(), namespace=NS, lease_ttl=2.0, retry_period=0.2)
+def _start(secured: Secured, cluster_factory: ClusterFactory) -> Cluster:
+    c = cluster_factory(secured.url(), namespace=NS)
     c.start_instance("a", url_in_env=True, env=secured.env(), extra_args=secured.args())
     return c
 
 
-def test_run_leads_a_secured_primary_found_through_sentinel(secured: Secured) -> None:
-    c = _start(secured)
+def test_run_leads_a_secured_primary_found_through_sentinel(
+    secured: Secured, cluster_factory: ClusterFactory
+) -> None:
+    c = _start(secured, cluster_factory)
     data = secured.data(secured.primary)
     try:
         holder, epoch = wait_for(lambda: _lease(data), timeout=15)
@@ -201,8 +201,10 @@ def test_run_leads_a_secured_primary_found_through_sentinel(secured: Secured) ->
         c.stop()
 
 
-def test_run_follows_the_primary_across_a_sentinel_failover(secured: Secured) -> None:
-    c = _start(secured)
+def test_run_follows_the_primary_across_a_sentinel_failover(
+    secured: Secured, cluster_factory: ClusterFactory
+) -> None:
+    c = _start(secured, cluster_factory)
     try:
         wait_for(lambda: _lease(secured.data(secured.primary)), timeout=15)
         added = secured.hasched(
