@@ -12,6 +12,7 @@ from redis import Redis
 from rq.queue import Queue
 
 from hasched import _codec
+from hasched._dedupe import retention_us
 from hasched._jobs import build_job, fire_meta
 from hasched._model import FIELD_NAMES, Schedule, func_path, validate
 from hasched._plan import next_after
@@ -91,7 +92,8 @@ class Scheduler:
         """Enqueue one extra run of `id` now, outside its own fire times and repeat count.
         Returns the RQ job id."""
         s = self.get(id)
-        now_us = self._store.now_us()
+        keep = retention_us(s.catchup_window)
+        now_us = self._store.scripts.trigger(s.id, self._store.now_us(), keep)  # recorded out of order
         keys = self._store.keys
         job_id = keys.trigger_job_id(s.id, now_us)
         job = build_job(s, job_id, self.connection, fire_meta(s, now_us, epoch=0))
