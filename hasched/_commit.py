@@ -10,11 +10,7 @@ from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, stamp
 from hasched._keys import Keys
 from hasched._plan import Plan
 from hasched._store import Stored, encode_state
-
-DAY_MS = 86_400_000
-# Claim markers outlive every catch-up window by far: a fire can only be found due again
-# within its window, and the marker must still be there then.
-MIN_CLAIM_TTL_MS = 7 * DAY_MS
+from hasched._triggers import to_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +53,14 @@ class Batch:
             keys.fires,
             keys.last_job,
             queues_set_key(),
+            keys.out_of_order,
         ]
         self._index: dict[str, int] = {}
-        self._head: list[Any] = [lease_value, MIN_CLAIM_TTL_MS, stamp(now)]
+        self._head: list[Any] = [lease_value, to_us(now), stamp(now)]
         self._templates: dict[int, int] = {}  # id(template) -> its number in the batch
         self._template_args: list[Any] = []
         self._args: list[Any] = []
         self._epoch = epoch
-        self._claim_ttl_ms = MIN_CLAIM_TTL_MS
         self.fires: list[Fire] = []
         self.schedules = 0
 
@@ -90,20 +86,20 @@ class Batch:
         if s.overlap == "skip":
             overlap = self._key(job_key(last_job)) if last_job else 0
         due = "" if plan.due_us is None else plan.due_us
-        number = self._template(template)
-        self._args += [s.id, stored.rev, encode_state(plan.state), due, overlap, number, len(plan.fires)]
-        self._claim_ttl_ms = max(self._claim_ttl_ms, round(s.catchup_window * 1000) + DAY_MS)
+        number, mark = self._template(template), self._key(self._keys.mark(s.id))
+        state = encode_state(plan.state)
+        self._args += [s.id, stored.rev, state, due, overlap, number, mark, len(plan.fires)]
         for fire in plan.fires:
-            job_id = self._keys.job_id(s.id, fire.fire_us)
-            claim, job = self._key(self._keys.claim(s.id, fire.fire_us)), self._key(job_key(job_id))
-            self._args += [claim, job, job_id, template.meta(s, fire.fire_us, self._epoch)]
-            self.fires.append(Fire(s.id, fire.fire_us, fire.due_us, s.queue, job_id))
+            fire_us = fire.fire_us
+            job_id = self._keys.job_id(s.id, fire_us)
+            legacy, job = self._key(self._keys.legacy_claim(s.id, fire_us)), self._key(job_key(job_id))
+            self._args += [str(fire_us), legacy, job, job_id, template.meta(s, fire_us, self._epoch)]
+            self.fires.append(Fire(s.id, fire_us, fire.due_us, s.queue, job_id))
         self.schedules += 1
 
     @property
     def args(self) -> list[Any]:
         """ARGV (see the header of commit.lua)."""
-        self._head[1] = self._claim_ttl_ms
         return [*self._head, len(self._templates), *self._template_args, self.schedules, *self._args]
 
     def outcome(self, reply: str) -> Outcome:

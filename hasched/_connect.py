@@ -68,7 +68,7 @@ def _tls(conn: Connection) -> dict[str, Any]:
 
 
 def check_eviction_policy(redis: Redis, log: Any) -> None:
-    """An evicted lease or claim marker breaks exactly-once: refuse allkeys-*, warn on volatile-*."""
+    """An evicted lease or dedupe mark breaks exactly-once: refuse allkeys-*, warn on volatile-*."""
     try:
         policy = str(redis.info("memory").get("maxmemory_policy", ""))
     except NoPermissionError:
@@ -76,7 +76,7 @@ def check_eviction_policy(redis: Redis, log: Any) -> None:
         return
     if policy.startswith("allkeys-"):
         raise StartupError(f"Redis maxmemory-policy is {policy}: it may evict hasched's lease and "
-                           "claim markers; set it to noeviction")  # fmt: skip
+                           "exactly-once marks; set it to noeviction")  # fmt: skip
     if policy.startswith("volatile-"):
-        advice = "keys with a TTL (lease, claim markers) may be evicted; use noeviction"
+        advice = "keys with a TTL (the lease) may be evicted; use noeviction"
         log.warning("hasched.redis.eviction_risk", maxmemory_policy=policy, advice=advice)

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass
 
 from redis.utils import str_if_bytes
 
 NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# The marks are spread over this many small hashes, so each stays in Redis's compact listpack
+# encoding (up to 128 fields by default): ~35 bytes a schedule instead of ~120 in one big hash.
+# Part of the data format: a schedule's bucket must never change, so neither may this number.
+MARK_BUCKETS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +75,24 @@ class Keys:
         """SET of schedule ids whose record could not be read; they are out of `due` until fixed."""
         return f"{self._p}:invalid"
 
-    def claim(self, schedule_id: str, fire_us: int) -> str:
-        """STRING marker: this fire was handled; it is never enqueued again while it exists."""
+    def mark(self, schedule_id: str) -> str:
+        """HASH schedule id -> µs of its latest fire committed in order (one of MARK_BUCKETS
+        hashes, chosen by the id); a fire at or below it is never enqueued again."""
+        return f"{self._p}:hwm:{zlib.crc32(schedule_id.encode()) % MARK_BUCKETS}"
+
+    @property
+    def mark_tombstones(self) -> str:
+        """ZSET id of a deleted schedule -> µs after which its mark may be dropped."""
+        return f"{self._p}:hwm_deleted"
+
+    @property
+    def out_of_order(self) -> str:
+        """ZSET "id|fire" of a fire enqueued out of order ("id|t<µs>" for a manual trigger)
+        -> µs after which the record may be dropped."""
+        return f"{self._p}:ooo"
+
+    def legacy_claim(self, schedule_id: str, fire_us: int) -> str:
+        """STRING marker hasched 0.1 wrote per fire (7-day TTL); still honoured, never written."""
         return f"{self._p}:claim:{schedule_id}:{fire_us}"
 
     @property

@@ -17,7 +17,7 @@ from redis.utils import str_if_bytes
 
 from hasched._keys import Keys, parse_lease
 
-_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit")
+_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger")
 
 
 def _source(name: str) -> str:
@@ -72,11 +72,19 @@ class Scripts:
         args = [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
         return int(self._s["upsert"](keys=keys, args=args))
 
-    def delete(self, sid: str) -> bool:
-        """Remove a schedule (its claim markers stay until they expire)."""
+    def delete(self, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> bool:
+        """Remove a schedule, keeping its mark until `keep_until_us`; first drop the `expired`
+        tombstones (ids read from `mark_tombstones` with a score at or before now)."""
         k = self.keys
         keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid]
-        return bool(self._s["delete"](keys=keys, args=[sid]))
+        keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
+        return bool(self._s["delete"](keys=keys, args=[sid, keep_until_us, now_us, *expired]))
+
+    def trigger(self, sid: str, now_us: int, keep_us: int) -> int:
+        """Record a manual trigger of `sid` as enqueued out of order; returns its fire time in µs
+        (`now_us`, or just after it when another trigger of `sid` took that µs)."""
+        k = self.keys
+        return int(self._s["trigger"](keys=[k.out_of_order], args=[sid, now_us, keep_us]))
 
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""

@@ -19,8 +19,9 @@ from redis.utils import str_if_bytes
 
 from hasched import _codec
 from hasched._clock import redis_now_us
+from hasched._dedupe import TRIM_BATCH, retention_us
 from hasched._keys import Keys
-from hasched._model import Schedule
+from hasched._model import MAX_SECONDS, Schedule
 from hasched._plan import State
 from hasched._scripts import Scripts
 from hasched._write import Write, plan_write
@@ -133,8 +134,17 @@ class Store:
         return Stored(s, str(rev), w.state, fires)
 
     def delete(self, sid: str) -> bool:
-        """Remove a schedule; True when it existed."""
-        return self.scripts.delete(sid)
+        """Remove a schedule; True when it existed. Its mark stays as a tombstone for the
+        retention (`hasched._dedupe`), so re-creating it never re-enqueues a fire."""
+        now = self.now_us()
+        raw = self.redis.hget(self.keys.defs, sid)
+        try:
+            window = _codec.decode(sid, raw).catchup_window if raw is not None else 0.0
+        except InvalidRecord:
+            window = MAX_SECONDS  # unreadable: keep the mark as long as any window could need
+        expired = self.redis.zrangebyscore(self.keys.mark_tombstones, "-inf", now, start=0, num=TRIM_BATCH)
+        gone = [str_if_bytes(cast(bytes, x)) for x in expired]
+        return self.scripts.delete(sid, now + retention_us(window), now, gone)
 
     def get_stored(self, sid: str) -> Stored:
         """The stored schedule `sid`; ScheduleNotFound or InvalidRecord when it cannot be had."""

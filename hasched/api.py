@@ -12,6 +12,7 @@ from rq.job import Job
 from rq.queue import Queue
 
 from hasched import _codec
+from hasched._dedupe import retention_us
 from hasched._jobs import build_job, fire_meta
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
@@ -119,8 +120,8 @@ class Scheduler:
         return self._store.set_paused(id, False).schedule
 
     def cancel(self, id: str) -> bool:
-        """Delete `id`; True if it existed. Its claim markers stay, so a re-created schedule
-        never re-enqueues a fire that was already enqueued."""
+        """Delete `id`; True if it existed. What it already enqueued is remembered for the
+        retention (see the README's guarantees), so a re-created schedule never re-enqueues it."""
         return self._store.delete(id)
 
     def trigger(self, id: str) -> Job:
@@ -129,7 +130,8 @@ class Scheduler:
         Returns the RQ job, as rq-scheduler does (`Job.fetch(job.id, connection)` finds it too).
         """
         s = self.get(id)
-        now_us = self._store.now_us()
+        keep = retention_us(s.catchup_window)
+        now_us = self._store.scripts.trigger(s.id, self._store.now_us(), keep)  # recorded out of order
         keys = self._store.keys
         job = build_job(s, keys.trigger_job_id(s.id, now_us), self.connection, fire_meta(s, now_us, epoch=0))
         pipe = self.connection.pipeline(transaction=True)

@@ -2,26 +2,30 @@
 -- The fence check sits inside the same script as the writes on purpose: a leader paused or cut
 -- off after reading the lease could otherwise lose it and still enqueue. Here, either the lease
 -- is held with this exact epoch while every write happens, or nothing is written.
+-- Which fires were handled before is decided here too (hasched/_dedupe.py states the rule): a
+-- fire at or below its schedule's mark (the latest fire committed in order), or recorded as
+-- enqueued out of order, or carrying a claim marker of hasched 0.1, is claimed; any other fire
+-- is enqueued (or skipped for overlap) and moves the mark up to it.
 -- KEYS[1] lease, KEYS[2] rev hash, KEYS[3] state hash, KEYS[4] due zset, KEYS[5] fires hash,
--- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys; then the keys the batch names by index.
+-- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys, KEYS[8] out-of-order zset;
+-- then the keys the batch names by index.
 -- ARGV[1] lease value "instance_id|epoch" this batch was planned under
--- ARGV[2] claim marker TTL in milliseconds
+-- ARGV[2] now in µs (Redis's clock): out-of-order records expiring before it are trimmed
 -- ARGV[3] RQ timestamp text for created_at/enqueued_at
 -- ARGV[4] number of job templates; then for each template (RQ's job hash, minus per-fire fields):
 --   queue key index, job TTL in seconds ('0' = none), number of fields, then field, value, ...
 -- then: number of schedules; then for each schedule:
 --   id, expected revision, new state JSON, new due µs ('' = finished),
 --   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none),
---   template number, fire count; then for each fire:
---   claim key index, job key index, job id, serialised job meta
+--   template number, KEYS index of its mark hash, fire count; then for each fire (in order):
+--   nominal fire µs, KEYS index of its 0.1 claim marker, job key index, job id, serialised meta
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
 --          S schedule changed since it was read (nothing done for it); or 'F' alone when the
 --          lease is not held with this epoch (nothing done at all).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'F'
 end
-local epoch = string.match(ARGV[1], '|(%d+)$')
-local claim_ttl, stamp = ARGV[2], ARGV[3]
+local stamp = ARGV[3]
 local out, queues, templates = {}, {}, {}
 local i = 5
 
@@ -45,32 +49,48 @@ local function enqueue(tpl, job, job_id, meta)
   queues[tpl.queue] = true
 end
 
+-- Handled before? (hasched/_dedupe.py `decide`.) Fire times stay strings for writing back:
+-- Lua would print a µs number as 1.7e+15.
+local function claimed(id, mark, fire, legacy_claim)
+  if mark and tonumber(fire) <= tonumber(mark) then return true end
+  if redis.call('ZSCORE', KEYS[8], id .. '|' .. fire) then return true end
+  return redis.call('EXISTS', legacy_claim) == 1
+end
+
+local expired = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', ARGV[2], 'LIMIT', 0, 64)
+if #expired > 0 then redis.call('ZREM', KEYS[8], unpack(expired)) end
+
 local nschedules = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, nschedules do
   local id, rev, state, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local overlap, tpl, nfires = tonumber(ARGV[i + 4]), templates[tonumber(ARGV[i + 5])], tonumber(ARGV[i + 6])
-  i = i + 7
+  local overlap, tpl = tonumber(ARGV[i + 4]), templates[tonumber(ARGV[i + 5])]
+  local mark_key, nfires = KEYS[tonumber(ARGV[i + 6])], tonumber(ARGV[i + 7])
+  i = i + 8
   local fresh = redis.call('HGET', KEYS[2], id) == rev
-  local prev, enqueued, last_id = nil, 0, nil
+  local mark = fresh and redis.call('HGET', mark_key, id)
+  local prev, enqueued, last_id, moved = nil, 0, nil, false
   if overlap > 0 then prev = KEYS[overlap] end
   for _ = 1, nfires do
-    local claim, job, job_id, meta = KEYS[tonumber(ARGV[i])], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3]
-    i = i + 4
+    local fire, legacy_claim = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+    local job, job_id, meta = KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3], ARGV[i + 4]
+    i = i + 5
     if not fresh then
       out[#out + 1] = 'S'
-    elseif redis.call('EXISTS', claim) == 1 then
+    elseif claimed(id, mark, fire, legacy_claim) then
       out[#out + 1] = 'C'
-    elseif overlap >= 0 and prev and busy(prev) then
-      redis.call('SET', claim, 'overlap', 'PX', claim_ttl)
-      out[#out + 1] = 'O'
     else
-      redis.call('SET', claim, epoch, 'PX', claim_ttl)
-      enqueue(tpl, job, job_id, meta)
-      enqueued, last_id, prev = enqueued + 1, job_id, job
-      out[#out + 1] = 'E'
+      if overlap >= 0 and prev and busy(prev) then
+        out[#out + 1] = 'O'
+      else
+        enqueue(tpl, job, job_id, meta)
+        enqueued, last_id, prev = enqueued + 1, job_id, job
+        out[#out + 1] = 'E'
+      end
+      mark, moved = fire, true
     end
   end
+  if moved then redis.call('HSET', mark_key, id, mark) end
   if enqueued > 0 then
     redis.call('HINCRBY', KEYS[5], id, enqueued)
     redis.call('HSET', KEYS[6], id, last_id)
