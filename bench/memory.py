@@ -39,7 +39,7 @@ from hasched import Scheduler
 from hasched._commit import Batch
 from hasched._jobs import JobTemplate, job_key
 from hasched._lease import Lease
-from hasched._plan import Plan, State
+from hasched._plan import FireTime, Plan, State
 from hasched._store import Store, Stored
 from hasched._triggers import from_us
 
@@ -78,7 +78,8 @@ def commit(store: Store, lease: Lease, work: list[tuple[Stored, JobTemplate, lis
     last = max(f for _, _, fires in work for f in fires)
     batch = Batch(store.keys, lease.value, lease.epoch, from_us(last))
     for stored, template, fires in work:
-        batch.add(stored, Plan(fires=fires, state=State(fires[-1] + 1), due_us=fires[-1] + 1), template, None)
+        plan = Plan(fires=[FireTime(f, f) for f in fires], state=State(fires[-1] + 1), due_us=fires[-1] + 1)
+        batch.add(stored, plan, template, None)
     reply = store.scripts.commit(batch.keys, batch.args)
     pipe = store.redis.pipeline(transaction=False)
     pipe.delete("rq:queue:default")

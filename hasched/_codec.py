@@ -15,7 +15,7 @@ _SCHEMA_KEY = "v"
 
 
 def to_dict(s: Schedule) -> dict[str, Any]:
-    """A schedule as a JSON-ready dict with SPEC 2's field names (datetimes as ISO 8601)."""
+    """A schedule as a JSON-ready dict with the public field names (README: Schedules) (datetimes as ISO 8601)."""
     out: dict[str, Any] = {}
     for name in sorted(FIELD_NAMES):
         value = getattr(s, name)
@@ -35,7 +35,7 @@ def encode(s: Schedule) -> str:
 
 
 def from_dict(data: dict[str, Any], *, from_json: bool = False) -> Schedule:
-    """A validated schedule from a dict of SPEC 2 fields; ValidationError names a bad field."""
+    """A validated schedule from a dict of the public fields; ValidationError names a bad field."""
     unknown = sorted(set(data) - FIELD_NAMES)
     if unknown:
         raise ValidationError(unknown[0], "unknown field", schedule_id=_id_of(data))

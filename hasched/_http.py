@@ -1,4 +1,4 @@
-"""The HTTP endpoints of every instance (SPEC 6): /metrics, /healthz, /status.
+"""The HTTP endpoints of every instance (README: Metrics and endpoints): /metrics, /healthz, /status.
 
 Served from their own threads (one per request), so a slow or stuck scrape never blocks the
 scheduler loop; `/status` reads Redis through the client's connection pool with its own socket

@@ -1,4 +1,4 @@
-"""The Schedule value and its validation (SPEC section 2). Pure: no Redis, no RQ."""
+"""The Schedule value and its validation (README: Schedules). Pure: no Redis, no RQ."""
 
 from __future__ import annotations
 

@@ -165,7 +165,7 @@ def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[i
 def _apply_catchup(
     s: Schedule, pending: list[FireTime], now_us: int, more: bool
 ) -> tuple[list[FireTime], int]:
-    """Keep the fires the catch-up policy allows; the rest are missed (SPEC 2.3).
+    """Keep the fires the catch-up policy allows; the rest are missed (README: Schedules, catch-up).
 
     A fire is on time when acted on within the grace of its due time (nominal + jitter). When
     `more` overdue fires follow, the last late one of `pending` is not the most recent.

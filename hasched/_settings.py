@@ -79,7 +79,7 @@ def _userinfo(username: str | None, password: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:
-    """Options of `hasched run` (SPEC 4)."""
+    """Options of `hasched run` (README: Command line)."""
 
     connection: Connection = field(default_factory=Connection)
     instance_id: str = ""

@@ -1,4 +1,4 @@
-"""The Python API (SPEC 5): `Scheduler`, for applications that manage their schedules."""
+"""The Python API (README: Python API): `Scheduler`, for applications that manage their schedules."""
 
 from __future__ import annotations
 
@@ -181,7 +181,7 @@ def next_fire_times(s: Schedule, n: int, after: datetime) -> list[datetime]:
 
 
 def describe(stored: Stored) -> dict[str, Any]:
-    """SPEC 4's JSON object of a schedule."""
+    """A schedule as the JSON object of `schedule show --json` (README: Command line)."""
     data = _codec.to_dict(stored.schedule)
     nxt = stored.state.next_us
     data["next_fire"] = None if nxt is None or stored.schedule.paused else from_us(nxt).isoformat()

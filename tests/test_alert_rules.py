@@ -1,5 +1,6 @@
 """The Prometheus alert rules in deploy/prometheus: promtool accepts them, their unit tests pass,
-they use only metrics hasched exports (SPEC 7), and every alert has a test and a runbook section."""
+they use only metrics hasched exports (README: Metrics and endpoints), and every alert has a test
+and a runbook section."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ RULES = PROM_DIR / "hasched.rules.yml"
 RULES_TEST = PROM_DIR / "hasched.rules.test.yml"
 CONFIG = PROM_DIR / "prometheus.yml"
 RUNBOOK = PROM_DIR.parent.parent / "README.md"
-RUNBOOK_URL = "https://github.com/hasched/hasched/blob/main/README.md#"
+RUNBOOK_URL = "README.md#"
 
-# SPEC section 7: exactly these names exist (histograms as their exported series).
+# The README's metric list: exactly these names exist (histograms as their exported series).
 HISTOGRAMS = {"hasched_fire_lag_seconds", "hasched_tick_duration_seconds"}
 METRICS = {
     "hasched_leader",

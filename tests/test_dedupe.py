@@ -16,7 +16,7 @@ from hasched._commit import Batch
 from hasched._dedupe import DAY_US, MIN_RETENTION_US, Decision, advance, decide, retention_us
 from hasched._jobs import JobTemplate
 from hasched._lease import Lease
-from hasched._plan import Plan
+from hasched._plan import FireTime, Plan
 from hasched._store import Store
 from hasched._tick import Ticker
 from hasched._triggers import from_us
@@ -72,7 +72,7 @@ def commit(store: Store, lease: Lease, sid: str, fires: list[int]) -> str:
     """Commit `fires` of `sid` as the leader would (the schedule's progress is left as it is)."""
     stored = store.get_stored(sid)
     batch = Batch(store.keys, lease.value, lease.epoch, from_us(store.now_us()))
-    plan = Plan(fires=fires, state=stored.state, due_us=stored.state.next_us)
+    plan = Plan(fires=[FireTime(f, f) for f in fires], state=stored.state, due_us=stored.state.next_us)
     batch.add(stored, plan, JobTemplate(stored.schedule, store.redis), None)
     return store.scripts.commit(batch.keys, batch.args)
 
@@ -132,7 +132,7 @@ def test_overlap_skip_moves_the_mark_so_the_fire_never_comes_back(redis: Redis) 
     fire = report.outcome.enqueued[0].fire_us
     stored = store.get_stored("ov")
     batch = Batch(store.keys, lease.value, lease.epoch, from_us(later))
-    plan = Plan(fires=[fire + 1], state=stored.state, due_us=stored.state.next_us)
+    plan = Plan(fires=[FireTime(fire + 1, fire + 1)], state=stored.state, due_us=stored.state.next_us)
     batch.add(stored, plan, JobTemplate(stored.schedule, redis), report.outcome.enqueued[0].job_id)
     assert store.scripts.commit(batch.keys, batch.args) == "O"
     assert commit(store, lease, "ov", [fire + 1]) == "C"
