@@ -24,7 +24,7 @@ from hasched._model import parse_datetime
 from hasched._settings import Connection, RunSettings, default_instance_id
 from hasched._status import render_text, status
 from hasched._store import Store
-from hasched._sync import apply_sync, load_file, plan_sync
+from hasched._sync import load_file, sync_schedules
 from hasched._systemd import Notifier
 from hasched.api import Scheduler, make, next_fire_times
 from hasched.errors import ScheduleNotFound, StartupError, ValidationError
@@ -119,9 +119,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     wanted = load_file(args.file)  # bad input fails before Redis is even asked
     conn = connection_of(args)
     store = Store(connect(conn), conn.namespace)
-    plan = plan_sync(store, wanted, prune=args.prune, prune_all=args.prune_all)
-    if not args.dry_run:
-        apply_sync(store, plan)
+    plan = sync_schedules(store, wanted, prune=args.prune, prune_all=args.prune_all, dry_run=args.dry_run)
     print("\n".join(plan.lines(args.dry_run)))
     return 0
 
