@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -35,3 +38,14 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {predicate}")
         time.sleep(interval)
+
+
+def run_cli(*args: str, redis_url: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 30) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """Run `python -m hasched ARGS` as a user would; `redis_url` goes in HASCHED_REDIS_URL."""
+    full_env = dict(os.environ)
+    if redis_url is not None:
+        full_env["HASCHED_REDIS_URL"] = redis_url
+    full_env.update(env or {})
+    cmd = [sys.executable, "-m", "hasched", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout)
