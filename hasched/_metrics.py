@@ -40,7 +40,7 @@ class Metrics:
         )
         self.fire_lag = Histogram(
             "hasched_fire_lag_seconds",
-            "Enqueue time minus nominal fire time (jitter excluded)",
+            "Enqueue time minus due time (the nominal fire time plus its jitter)",
             buckets=LAG_BUCKETS,
             registry=r,
         )

@@ -1,4 +1,4 @@
-"""What the command line prints: in a pipe whose reader goes away, on a terminal, into a pipe."""
+"""What hasched prints: in a pipe whose reader goes away, on a terminal, into a pipe; metric help."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 from helpers import run_cli
+from prometheus_client import generate_latest
 from redis import Redis
 from redis_server import RedisServer
 
 from hasched._listing import COLUMNS, row
+from hasched._metrics import Metrics
 
 NS = "out"
 
@@ -134,3 +136,11 @@ def test_a_schedule_with_no_fire_left_is_finished() -> None:
     done = {"id": "once", "func": "a.b", "queue": "q", "cron": None, "every": None, "timezone": "UTC",
             "at": "2026-01-01T00:00:00+00:00", "paused": False, "next_fire": None}  # fmt: skip
     assert row(done) == ("once", "a.b", "q", "at 2026-01-01T00:00:00+00:00", "finished", "-")
+
+
+def test_fire_lag_help_says_it_is_measured_from_the_due_time() -> None:
+    text = generate_latest(Metrics().registry).decode()
+    help_line = next(
+        line for line in text.splitlines() if line.startswith("# HELP hasched_fire_lag_seconds ")
+    )
+    assert "due time" in help_line and "jitter" in help_line and "jitter excluded" not in help_line
