@@ -15,7 +15,7 @@ _SCHEMA_KEY = "v"
 
 
 def to_dict(s: Schedule) -> dict[str, Any]:
-    """A schedule as a JSON-ready dict with the public field names (README: Schedules) (datetimes as ISO 8601)."""
+    """A schedule as a JSON-ready dict with the README's field names, datetimes as ISO 8601."""
     out: dict[str, Any] = {}
     for name in sorted(FIELD_NAMES):
         value = getattr(s, name)

@@ -11,19 +11,20 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from hasched import _log
+from hasched import _listing, _log
 from hasched._connect import connect
 from hasched._daemon import Daemon
 from hasched._faults import FaultHooks
 from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
-from hasched._model import parse_datetime
-from hasched._settings import Connection, RunSettings, default_instance_id
+from hasched._model import Schedule, parse_datetime
+from hasched._settings import Connection, RunSettings, default_instance_id, redact
 from hasched._status import render_text, status
 from hasched._store import Store
-from hasched._sync import apply_sync, load_file, plan_sync
+from hasched._sync import load_file, sync_schedules
 from hasched._systemd import Notifier
 from hasched.api import Scheduler, make, next_fire_times
 from hasched.compat._migrate import import_rq_scheduler
@@ -32,6 +33,7 @@ from hasched.errors import ScheduleNotFound, StartupError, ValidationError
 
 def connection_of(args: argparse.Namespace) -> Connection:
     """Validated connection settings from the common flags."""
+    _check_url(args.redis_url)
     if not NAMESPACE_RE.fullmatch(args.namespace or ""):
         raise ValidationError("namespace", f"must match [A-Za-z0-9_.:-]{{1,64}}, got {args.namespace!r}")
     sentinel: tuple[tuple[str, int], ...] = ()
@@ -48,6 +50,19 @@ def connection_of(args: argparse.Namespace) -> Connection:
     return Connection(args.redis_url, sentinel, args.sentinel_master, args.namespace,
                       args.tls_ca_file, args.tls_cert_file, args.tls_key_file,
                       args.sentinel_username, args.sentinel_password)  # fmt: skip
+
+
+def _check_url(url: str) -> None:
+    """A URL redis-py can use; its errors would otherwise surface as a bare ValueError."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError as e:  # its text names the bad part (never the password)
+        raise ValidationError("redis-url", f"not a valid URL: {e}") from None
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValidationError(
+            "redis-url", f"must start with redis://, rediss:// or unix://, got {redact(url)}"
+        )
 
 
 def _host_port(name: str, text: str) -> tuple[str, int]:
@@ -70,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = run_settings(args)
     _log.configure(settings.log_format, settings.log_level)
     # A call blocked longer than a third of the lease is worth abandoning and retrying.
-    schedules = load_file(settings.schedules) if settings.schedules else None
+    schedules = _load_schedules(settings.schedules) if settings.schedules else None
     redis = connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3))
     daemon = Daemon(settings, redis, schedules=schedules, notifier=Notifier())
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,6 +104,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         if endpoints is not None:
             endpoints.stop()
     return 0
+
+
+def _load_schedules(path: str) -> list[Schedule]:
+    """The --schedules file, its errors named after the option (or its HASCHED_ variable)."""
+    try:
+        return load_file(path)
+    except ValidationError as e:
+        if e.field != "file":
+            raise
+        raise ValidationError("schedules", e.message) from None
 
 
 def run_settings(args: argparse.Namespace) -> RunSettings:
@@ -120,9 +145,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     wanted = load_file(args.file)  # bad input fails before Redis is even asked
     conn = connection_of(args)
     store = Store(connect(conn), conn.namespace)
-    plan = plan_sync(store, wanted, prune=args.prune, prune_all=args.prune_all)
-    if not args.dry_run:
-        apply_sync(store, plan)
+    plan = sync_schedules(store, wanted, prune=args.prune, prune_all=args.prune_all, dry_run=args.dry_run)
     print("\n".join(plan.lines(args.dry_run)))
     return 0
 
@@ -220,10 +243,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(found)
         return 0
-    for d in found:
-        trigger = d["cron"] or (f"every {d['every']}s" if d["every"] else f"at {d['at']}")
-        state = "paused" if d["paused"] else (d["next_fire"] or "done")
-        print(f"{d['id']}\t{d['func']}\t{trigger}\t{state}\tfires={d['fires']}")
+    lines = _listing.render(found, table=sys.stdout.isatty())
+    if lines:
+        print("\n".join(lines))
     return 0
 
 

@@ -16,11 +16,11 @@ from hasched._jobs import iso_utc
 from hasched._lease import Lease
 from hasched._metrics import Metrics
 from hasched._model import Schedule
-from hasched._retry import redis_backoff, retry_transient
+from hasched._retry import is_credentials_error, redis_backoff, retry_redis
 from hasched._settings import RunSettings
 from hasched._status import status
 from hasched._store import Store
-from hasched._sync import SyncPlan, apply_sync, load_file, plan_sync
+from hasched._sync import load_file, sync_schedules
 from hasched._systemd import (
     Notifier,
     follower_status,
@@ -92,11 +92,12 @@ class Daemon:
         self._wake.set()
 
     def run(self) -> None:
-        """Run until stopped. Redis outages are waited out with backoff, never fatal."""
+        """Run until stopped. Redis outages are waited out with backoff, never fatal; a Redis that
+        refuses the credentials before its first full pass raises (a misconfiguration)."""
         waker = Waker(self._redis, self.store.keys.wake, self._on_wake)
         waker.start()
         retrying = Retrying(
-            retry=retry_transient,
+            retry=retry_redis(contacted=lambda: self.redis_ok_at > 0),  # a full pass went through
             wait=redis_backoff,
             reraise=True,
             stop=lambda _: self._stop.is_set(),
@@ -159,9 +160,7 @@ class Daemon:
         """Once Redis first answers: refuse a Redis that may evict our keys, sync the file."""
         check_eviction_policy(self._redis, self.log)
         if self._to_sync is not None:
-            plan = plan_sync(self.store, self._to_sync, prune=False)
-            apply_sync(self.store, plan)
-            self._log_sync(plan)
+            sync_schedules(self.store, self._to_sync, log=self.log, file=self.settings.schedules)
         self._to_sync = None
         self._contacted = True
 
@@ -178,15 +177,9 @@ class Daemon:
         except HaschedError as e:
             self.log.error("hasched.sync.invalid", file=path, error=str(e))
         else:
-            plan = plan_sync(self.store, wanted, prune=False)
-            apply_sync(self.store, plan)
-            self._log_sync(plan)
+            sync_schedules(self.store, wanted, log=self.log, file=path)
         finally:
             self.notifier.ready()
-
-    def _log_sync(self, plan: SyncPlan) -> None:
-        self.log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),
-                      unchanged=plan.unchanged, file=self.settings.schedules)  # fmt: skip
 
     def _notify_state(self) -> None:
         """READY=1 after the first pass that reached Redis and heartbeat; STATUS= when it changes."""
@@ -298,11 +291,21 @@ class Daemon:
         if self.lease.out_of_touch():
             self._lost("redis_unreachable")
         self.notifier.status(redis_status(exc))
+        if is_credentials_error(exc):  # a rotated password or a changed ACL: needs a human
+            self.log.error("hasched.redis.auth_failed", op=self._op, error=type(exc).__name__,
+                           message=str(exc), attempt=state.attempt_number)  # fmt: skip
+            return
         self.log.warning(
             "hasched.redis.error", op=self._op, error=type(exc).__name__, attempt=state.attempt_number
         )
 
     def _shutdown(self) -> None:
+        if self.redis_ok_at > 0:  # else no lease to release, no registry entry to remove
+            self._leave()
+        self.metrics.leader.set(0)
+        self.log.info("hasched.instance.stopped")
+
+    def _leave(self) -> None:
         try:
             if self.lease.held and self.lease.release():
                 self.metrics.transitions.labels(event="released").inc()
@@ -310,5 +313,3 @@ class Daemon:
             self._redis.zrem(self.store.keys.instances, self.instance_id)
         except Exception as e:  # shutting down: report and go
             self.log.warning("hasched.instance.shutdown_error", error=type(e).__name__)
-        self.metrics.leader.set(0)
-        self.log.info("hasched.instance.stopped")

@@ -1,4 +1,4 @@
-"""Every Prometheus metric hasched exports (SPEC 7), on a registry of hasched's own."""
+"""Every Prometheus metric hasched exports (README: Metrics and endpoints), on a registry of hasched's own."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Metrics:
         )
         self.fire_lag = Histogram(
             "hasched_fire_lag_seconds",
-            "Enqueue time minus nominal fire time (jitter excluded)",
+            "Enqueue time minus due time (the nominal fire time plus its jitter)",
             buckets=LAG_BUCKETS,
             registry=r,
         )

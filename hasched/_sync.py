@@ -1,4 +1,4 @@
-"""Declarative schedules: a TOML file with one `[[schedule]]` table per schedule (SPEC 2 names).
+"""Declarative schedules: a TOML file with one `[[schedule]]` table per schedule (the README's field names).
 
 `plan_sync` compares the file with what is stored and `apply_sync` writes only the difference:
 an unchanged file writes nothing, a schedule whose fire times did not change keeps its progress
@@ -126,10 +126,26 @@ def apply_sync(store: Store, plan: SyncPlan) -> None:
         store.delete(sid)
 
 
-def sync_file(store: Store, path: str | Path, *, prune: bool = False, prune_all: bool = False,
-              dry_run: bool = False) -> SyncPlan:  # fmt: skip
-    """Load, compare and (unless dry_run) apply a schedule file."""
-    plan = plan_sync(store, load_file(path), prune=prune, prune_all=prune_all)
-    if not dry_run:
-        apply_sync(store, plan)
+def sync_schedules(store: Store, wanted: list[Schedule], *, prune: bool = False, prune_all: bool = False,
+                   dry_run: bool = False, log: Any = None, file: str | Path | None = None,
+                   ) -> SyncPlan:  # fmt: skip
+    """Compare `wanted` with what is stored and (unless dry_run) write the difference.
+
+    The one home of "sync a file": `hasched sync`, `hasched run --schedules` and its SIGHUP
+    reload all come here. With a `log`, an applied sync is logged as `hasched.sync.applied`.
+    """
+    plan = plan_sync(store, wanted, prune=prune, prune_all=prune_all)
+    if dry_run:
+        return plan
+    apply_sync(store, plan)
+    if log is not None:
+        log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),
+                 unchanged=plan.unchanged, file=None if file is None else str(file))  # fmt: skip
     return plan
+
+
+def sync_file(store: Store, path: str | Path, *, prune: bool = False, prune_all: bool = False,
+              dry_run: bool = False, log: Any = None) -> SyncPlan:  # fmt: skip
+    """Load, compare and (unless dry_run) apply a schedule file."""
+    return sync_schedules(store, load_file(path), prune=prune, prune_all=prune_all, dry_run=dry_run,
+                          log=log, file=path)  # fmt: skip

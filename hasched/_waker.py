@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from redis import Redis
 
-from hasched._retry import TRANSIENT
+from hasched._retry import CREDENTIAL_ERRORS, TRANSIENT
 
 
 class Waker(threading.Thread):
@@ -27,8 +27,9 @@ class Waker(threading.Thread):
         while not self._stop.is_set():
             try:
                 self._listen()
-            except TRANSIENT:
-                # The main loop reports Redis trouble; here we only wait and listen again.
+            except TRANSIENT + CREDENTIAL_ERRORS:
+                # The main loop reports Redis trouble (and stops for refused credentials at
+                # start); here we only wait and listen again.
                 # A wake-up lost meanwhile costs latency, never a fire: the loop re-reads Redis.
                 self._stop.wait(0.5)
 

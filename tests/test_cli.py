@@ -35,7 +35,7 @@ def test_bad_input_exits_2_with_one_error_line_naming_the_field(hasched: Hasched
         ([*ADD, "--every", "0.001"], "every: must be seconds"),
         ([*ADD, "--every", "1", "--args", "{"], "args: not valid JSON"),
         ([*ADD, "--every", "1", "--tz", "Mars/Base"], "timezone: unknown"),
-        ([*ADD, "--every", "x"], "argument --every: invalid float"),
+        ([*ADD, "--every", "x"], "argument --every: expected a number of seconds"),
         (["schedule", "show", "nope"], 'schedule "nope" not found'),
         (["next", "--cron", "* * *"], "cron: expected 5 or 6 fields, got 3"),
     ]  # fmt: skip

@@ -1,0 +1,262 @@
+"""What each command of the `hasched` command line accepts: its options, help and examples.
+
+Every option's help says what it is, its unit and its default; an option that may come from the
+environment names its HASCHED_* variable (checked after parsing, see hasched._argtypes).
+"""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from collections.abc import Callable
+
+from hasched._argtypes import count, env, one_of, seconds, whole_seconds
+from hasched._model import CATCHUP_POLICIES, OVERLAP_POLICIES
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "console")
+
+# Command -> (what it does, examples shown at the end of its --help).
+ABOUT: dict[str, tuple[str, str]] = {
+    "run": ("run one scheduler instance (start two or more for high availability)", """\
+  hasched run
+  HASCHED_REDIS_URL=redis://:secret@redis:6379/0 hasched run --lease-ttl 5 --schedules /etc/hasched.toml"""),
+    "status": ("show the leader, the live instances and the lag", """\
+  hasched status
+  hasched status --json | jq .leader"""),
+    "next": ("print the next fire times of a stored schedule or of a trigger", """\
+  hasched next nightly -n 3
+  hasched next --cron '30 2 * * *' --tz America/New_York
+  hasched next --every 90 --start 2026-01-01T00:00:00Z"""),
+    "sync": ("create or update the schedules of a TOML file, writing only what changed", """\
+  hasched sync schedules.toml --dry-run
+  hasched sync schedules.toml --prune"""),
+    "import-rq-scheduler": ("create hasched schedules from rq-scheduler's jobs", """\
+  hasched import-rq-scheduler --dry-run
+  hasched import-rq-scheduler --remove-source"""),
+    "schedule": ("manage schedules: add, list, show, pause, resume, trigger, rm", """\
+  hasched schedule list
+  hasched schedule add --help"""),
+    "schedule add": ("create a schedule, or replace one with --replace", """\
+  hasched schedule add --id nightly --func app.tasks.report --cron '0 3 * * *' --tz Europe/Paris
+  hasched schedule add --id poll --func app.tasks.poll --every 30 --queue low --overlap skip"""),
+    "schedule list": ("list the schedules", """\
+  hasched schedule list
+  hasched schedule list --json | jq -r '.[].id'"""),
+    "schedule show": ("show one schedule, with its next fire and fire count", """\
+  hasched schedule show nightly
+  hasched schedule show nightly --json | jq .next_fire"""),
+    "schedule rm": ("remove a schedule", "  hasched schedule rm nightly"),
+    "schedule pause": ("pause a schedule: no fire until resumed", "  hasched schedule pause nightly"),
+    "schedule resume": ("resume a paused schedule, from now", "  hasched schedule resume nightly"),
+    "schedule trigger": ("enqueue one extra run now; print its RQ job id", "  hasched schedule trigger x"),
+}  # fmt: skip
+
+
+def add_run(p: ArgumentParser) -> None:
+    p.add_argument(
+        "--instance-id",
+        default=env("INSTANCE_ID"),
+        metavar="ID",
+        help="this instance's name, unique across hosts, without '|' "
+        "(env HASCHED_INSTANCE_ID; default: hostname-pid)",
+    )
+    p.add_argument(
+        "--metrics-addr",
+        default=env("METRICS_ADDR", "0.0.0.0:9464"),
+        metavar="HOST:PORT",
+        help="serve /metrics, /healthz and /status here; '' turns it off "
+        "(env HASCHED_METRICS_ADDR; default 0.0.0.0:9464)",
+    )
+    p.add_argument(
+        "--lease-ttl",
+        type=seconds,
+        default=env("LEASE_TTL", 10.0, seconds),
+        metavar="SECONDS",
+        help="seconds a leader keeps the lease without renewing it, at least 1 "
+        "(env HASCHED_LEASE_TTL; default 10)",
+    )
+    p.add_argument(
+        "--retry-period",
+        type=seconds,
+        default=env("RETRY_PERIOD", 1.0, seconds),
+        metavar="SECONDS",
+        help="seconds between a follower's tries to take the lease (env HASCHED_RETRY_PERIOD; default 1)",
+    )
+    p.add_argument(
+        "--schedules",
+        default=env("SCHEDULES"),
+        metavar="FILE",
+        help="TOML file of schedules to sync at start and on SIGHUP (env HASCHED_SCHEDULES; default: none)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default=env("LOG_FORMAT", None, one_of(*LOG_FORMATS)),
+        help="log lines as JSON objects, or for people "
+        "(env HASCHED_LOG_FORMAT; default: console on a terminal, else json)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=env("LOG_LEVEL", "info", one_of(*LOG_LEVELS)),
+        help="least important level logged (env HASCHED_LOG_LEVEL; default info)",
+    )
+
+
+def add_json(what: str) -> Callable[[ArgumentParser], None]:
+    def add(p: ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help=f"print {what}")
+
+    return add
+
+
+def add_id(p: ArgumentParser) -> None:
+    p.add_argument("id", help="the schedule's id")
+
+
+def add_show(p: ArgumentParser) -> None:
+    add_id(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object (default: key: value lines)")
+
+
+def add_list(p: ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list (default: a table on a terminal, else tab-separated lines "
+                        "with the same columns and no header)")  # fmt: skip
+
+
+def add_import(p: ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true", help="report what would be imported, write nothing")
+    p.add_argument(
+        "--remove-source",
+        action="store_true",
+        help="remove imported jobs from rq-scheduler, so they never fire under both",
+    )
+    p.add_argument(
+        "--local-timezone", metavar="ZONE", help="IANA zone of rq-scheduler's host (default: this host's)"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+def add_sync(p: ArgumentParser) -> None:
+    p.add_argument("file", help="TOML file with one [[schedule]] table per schedule")
+    p.add_argument("--prune", action="store_true", help="remove file-made schedules not in the file")
+    p.add_argument("--prune-all", action="store_true", help="remove every schedule not in the file")
+    p.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
+
+
+def add_next(p: ArgumentParser) -> None:
+    p.add_argument("id", nargs="?", help="a stored schedule's id (or give --cron or --every)")
+    trig = p.add_mutually_exclusive_group()  # or the ID of a stored schedule
+    trig.add_argument("--cron", metavar="EXPR", help="a cron expression instead of ID, 5 or 6 fields")
+    trig.add_argument("--every", type=seconds, metavar="SECONDS", help="an interval in seconds instead of ID")
+    p.add_argument(
+        "--tz",
+        default="UTC",
+        metavar="ZONE",
+        help="IANA zone the --cron fields are read in (default: %(default)s)",
+    )
+    p.add_argument(
+        "--start",
+        metavar="ISO",
+        help="first fire of --every, ISO 8601 with an offset (required with --every)",
+    )
+    p.add_argument(
+        "-n", type=count, default=5, metavar="N", help="how many, 1 to 10000 (default: %(default)s)"
+    )
+    p.add_argument("--from", dest="from_", metavar="ISO", help="times after this one (default: now)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+def add_schedule(p: ArgumentParser) -> None:
+    p.add_argument(
+        "--id", required=True, help="the schedule's id, [A-Za-z0-9_-]{1,128}, unique in the namespace"
+    )
+    p.add_argument("--func", required=True, metavar="PATH", help="the job's dotted path (module.function)")
+    trig = p.add_mutually_exclusive_group(required=True)
+    trig.add_argument(
+        "--cron", metavar="EXPR", help="fire on a cron expression (5 or 6 fields), read in --tz"
+    )
+    trig.add_argument("--every", type=seconds, metavar="SECONDS", help="fire every SECONDS (0.01 or more)")
+    trig.add_argument("--at", metavar="ISO", help="fire once, at this ISO 8601 time with an offset")
+    p.add_argument("--tz", default="UTC", metavar="ZONE", help="IANA zone of --cron (default: %(default)s)")
+    p.add_argument(
+        "--args",
+        default="[]",
+        metavar="JSON",
+        help="positional arguments, a JSON list (default: %(default)s)",
+    )
+    p.add_argument(
+        "--kwargs",
+        default="{}",
+        metavar="JSON",
+        help="keyword arguments, a JSON object (default: %(default)s)",
+    )
+    p.add_argument(
+        "--meta", default="{}", metavar="JSON", help="RQ job meta, a JSON object (default: %(default)s)"
+    )
+    p.add_argument("--queue", default="default", help="RQ queue the jobs go to (default: %(default)s)")
+    p.add_argument(
+        "--repeat",
+        type=count,
+        metavar="N",
+        help="fire N times in total, missed ones included (default: no limit)",
+    )
+    p.add_argument(
+        "--start", metavar="ISO", help="no fire before this time; --every counts from it (default: now)"
+    )
+    p.add_argument("--end", metavar="ISO", help="no fire after this time (default: never)")
+    p.add_argument(
+        "--jitter",
+        type=seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay each fire by a fixed pseudo-random 0 to SECONDS (default: %(default)s)",
+    )
+    p.add_argument(
+        "--catchup",
+        choices=CATCHUP_POLICIES,
+        default="latest",
+        help="of the fires missed while no leader ran, enqueue the latest, all or none (skip) "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--catchup-window",
+        type=seconds,
+        default=86400.0,
+        metavar="SECONDS",
+        help="missed fires older than this many seconds are not caught up (default: %(default)s)",
+    )
+    p.add_argument(
+        "--overlap",
+        choices=OVERLAP_POLICIES,
+        default="allow",
+        help="skip: no fire while the previous job is queued or started (default: %(default)s)",
+    )
+    for opt, what in (
+        ("--timeout", "RQ job timeout"),
+        ("--result-ttl", "how long RQ keeps a result"),
+        ("--ttl", "RQ drops the job if not started within this"),
+        ("--failure-ttl", "how long RQ keeps a failed job"),
+    ):
+        p.add_argument(opt, type=whole_seconds, metavar="SECONDS", help=f"{what}, in seconds (default: RQ's)")
+    p.add_argument("--description", metavar="TEXT", help="free text, shown by show (default: none)")
+    p.add_argument("--paused", action="store_true", help="create it paused")
+    p.add_argument("--replace", action="store_true", help="replace a schedule with the same id")
+
+
+# Command -> the function that adds its own options (the common ones come from cli._common).
+OPTIONS: dict[str, Callable[[ArgumentParser], None]] = {
+    "run": add_run,
+    "status": add_json("one JSON object"),
+    "next": add_next,
+    "sync": add_sync,
+    "import-rq-scheduler": add_import,
+    "schedule add": add_schedule,
+    "schedule list": add_list,
+    "schedule show": add_show,
+    "schedule rm": add_id,
+    "schedule pause": add_id,
+    "schedule resume": add_id,
+    "schedule trigger": add_id,
+}
