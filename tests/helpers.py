@@ -55,9 +55,10 @@ def run_cli(
     *args: str, redis_url: str | None = None, env: dict[str, str] | None = None, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m hasched *args` as a user would; `redis_url` goes in through HASCHED_REDIS_URL."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = dict(os.environ)
     if redis_url is not None:
         full_env["HASCHED_REDIS_URL"] = redis_url
+    full_env.update(env or {})  # an explicit env wins, so a test can give a bad HASCHED_REDIS_URL
     return subprocess.run(
         [sys.executable, "-m", "hasched", *args],
         capture_output=True,
