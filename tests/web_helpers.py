@@ -64,6 +64,9 @@ def chrome(width: int = 1280, height: int = 900) -> Any:
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 f"--window-size={width},{height}", "--hide-scrollbars"):  # fmt: skip
         options.add_argument(arg)
+    if width < 500:  # narrower than a desktop window may be: emulate the phone's screen
+        metrics = {"width": width, "height": height, "pixelRatio": 1}
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
     return webdriver.Chrome(service=Service(executable_path=need("chromedriver")), options=options)
 
 
@@ -76,7 +79,7 @@ def screenshot(driver: Any, name: str) -> Path:
     metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     driver.save_screenshot(str(path))
-    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # also ends a phone's emulation
     return path
 
 

@@ -155,8 +155,8 @@ class Data:
             row=row,
             upcoming=self._upcoming(row),
             counters=dict(d.get("counters") or {"enqueued": d.get("fires") or 0}),
-            last_success=_when(d.get("last_success")),
-            last_failure=_when(d.get("last_failure")),
+            last_success=_when(d.get("last_success")) or _last(row, ok=True),
+            last_failure=_when(d.get("last_failure")) or _last(row, ok=False),
             history=history,
             has_history=self.has_history,
         )
@@ -167,6 +167,7 @@ class Data:
         st = status(self.store)
         changes = getattr(self.scheduler, "leadership_changes", None)
         st.setdefault("leadership_changes", changes() if callable(changes) else None)
+        st["next_fire_at"] = _parse_time(st.get("next_fire"))
         return st
 
     def _row(self, d: dict[str, Any]) -> Row:
@@ -199,7 +200,8 @@ class Data:
             job = Job.fetch(job_id, connection=self.redis)
         except NoSuchJobError:
             return _normal({"job_id": job_id, "status": "unknown"})
-        lines = (job.exc_info or "").strip().splitlines()
+        result = job.latest_result()
+        lines = ((result.exc_string if result else None) or "").strip().splitlines()
         return _normal({
             "job_id": job_id, "status": _status_text(job.get_status(refresh=False)),
             "kind": "trigger" if job_id.rsplit("-", 1)[-1].startswith("t") else "scheduled",
@@ -254,6 +256,14 @@ def _normal(record: Record) -> Record:
     out["when"] = out["ended_at"] or out["started_at"] or out["enqueued_at"] or out["fire_time"]
     out["when"] = out["when"] or out["last_fire_time"]
     return out
+
+
+def _last(row: Row, *, ok: bool) -> Record | None:
+    """Without counters from the core, the last run is the last success or failure we know."""
+    last = row.last
+    if last is None or "last_success" in row.described:
+        return None
+    return last if (last["status"] == "finished" if ok else last["status"] in FAILED) else None
 
 
 def _when(value: Any) -> Record | None:
