@@ -175,3 +175,12 @@ def answers(client: httpx.Client) -> bool:
     except httpx.TransportError:
         return False
     return True
+
+
+def test_the_core_never_imports_the_web_extra() -> None:
+    code = (
+        "import sys, hasched, hasched.cli, hasched._commands, hasched.api\n"
+        "found = sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'jinja2', 'uvicorn'))\n"
+        "assert not found and 'hasched.web' not in sys.modules, found\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
