@@ -42,9 +42,11 @@ deps: system-deps venv
 
 # Debian packages the tests run for real (redis-server; prometheus and promtool for the
 # dashboard and alert tests; faketime for the clock-skew scenario; openssl for the TLS test;
-# systemd-analyze for the unit files; iproute2 for the multi-host test). Installed when missing.
+# systemd-analyze for the unit files; iproute2 for the multi-host test; chromium and its driver for
+# the web UI's browser tests). Installed when missing.
 APT_NEEDS := redis-server:redis-server prometheus:prometheus promtool:prometheus faketime:faketime \
-	openssl:openssl systemd-analyze:systemd ip:iproute2 redis-sentinel:redis-sentinel
+	openssl:openssl systemd-analyze:systemd ip:iproute2 redis-sentinel:redis-sentinel \
+	chromium:chromium chromedriver:chromium-driver
 system-deps:
 	@missing=""; for pair in $(APT_NEEDS); do \
 		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
@@ -59,7 +61,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade 'pip>=25.1'
-	$(BIN)/pip install -q -e '.[hiredis]' --group dev
+	$(BIN)/pip install -q -e '.[hiredis,web]' --group dev
 	touch $@
 
 # RQ's job format must be what the oldest supported RQ reads and writes too.

@@ -33,6 +33,9 @@ ABOUT: dict[str, tuple[str, str]] = {
     "import-rq-scheduler": ("create hasched schedules from rq-scheduler's jobs", """\
   hasched import-rq-scheduler --dry-run
   hasched import-rq-scheduler --remove-source"""),
+    "web": ("serve the web UI: schedules, their runs, the cluster; pause, resume, trigger, delete", """\
+  hasched web
+  hasched web --bind 0.0.0.0:8080 --token-file /etc/hasched/web-token --read-only"""),
     "schedule": ("manage schedules: add, list, show, pause, resume, trigger, rm", """\
   hasched schedule list
   hasched schedule add --help"""),
@@ -245,6 +248,27 @@ def add_schedule(p: ArgumentParser) -> None:
     p.add_argument("--replace", action="store_true", help="replace a schedule with the same id")
 
 
+def add_web(p: ArgumentParser) -> None:
+    p.add_argument(
+        "--bind",
+        default=env("WEB_BIND", "127.0.0.1:8080"),
+        metavar="HOST:PORT",
+        help="address to serve on; any but a loopback one needs a token "
+        "(env HASCHED_WEB_BIND; default 127.0.0.1:8080)",
+    )
+    p.add_argument(
+        "--token-file",
+        default=env("WEB_TOKEN_FILE"),
+        metavar="FILE",
+        help="file holding the token every page and action needs, at least 16 characters; "
+        "or give the token itself in env HASCHED_WEB_TOKEN (env HASCHED_WEB_TOKEN_FILE; default: none)",
+    )
+    p.add_argument(
+        "--read-only", action="store_true", help="show everything, change nothing (POST answers 403)"
+    )
+    p.set_defaults(web_token=env("WEB_TOKEN"))  # never a flag: it would show in the process list
+
+
 # Command -> the function that adds its own options (the common ones come from cli._common).
 OPTIONS: dict[str, Callable[[ArgumentParser], None]] = {
     "run": add_run,
@@ -252,6 +276,7 @@ OPTIONS: dict[str, Callable[[ArgumentParser], None]] = {
     "next": add_next,
     "sync": add_sync,
     "import-rq-scheduler": add_import,
+    "web": add_web,
     "schedule add": add_schedule,
     "schedule list": add_list,
     "schedule show": add_show,

@@ -259,6 +259,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    try:  # an optional extra: the core never imports it
+        from hasched.web._serve import serve
+    except ImportError as e:
+        raise StartupError(f"the web UI needs its extra: pip install 'hasched[web]' ({e})") from None
+    return serve(args, connection_of(args))
+
+
 def _simple(action: Callable[[Scheduler, str], Any]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         result = action(_scheduler(args), args.id)
@@ -280,6 +288,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync": cmd_sync,
     "import-rq-scheduler": cmd_import_rq_scheduler,
     "next": cmd_next,
+    "web": cmd_web,
     "schedule add": cmd_add,
     "schedule list": cmd_list,
     "schedule show": cmd_show,
