@@ -80,11 +80,14 @@ class Scripts:
         keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
         return bool(self._s["delete"](keys=keys, args=[sid, keep_until_us, now_us, *expired]))
 
-    def reindex(self, ids: list[str]) -> int:
-        """Add each of `ids` to the id index when its definition exists, remove it when not;
-        returns how many entries changed."""
+    def reindex_step(self, mode: str, position: str, count: int) -> tuple[str, int]:
+        """One step of rebuilding the id index: `add` indexes one HSCAN step of the definitions
+        from cursor `position`; `prune` drops entries without a definition among `count` ids
+        after the ZRANGEBYLEX bound `position`. Returns (where to go on, entries changed); the
+        position is '0' or '' when the pass is over."""
         k = self.keys
-        return int(self._s["reindex"](keys=[k.defs, k.ids], args=ids))
+        nxt, changed = self._s["reindex"](keys=[k.defs, k.ids], args=[mode, position, count])
+        return str_if_bytes(nxt), int(changed)
 
     def trigger(self, sid: str, now_us: int, keep_us: int) -> int:
         """Record a manual trigger of `sid` as enqueued out of order; returns its fire time in µs

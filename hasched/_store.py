@@ -216,12 +216,14 @@ class Store:
         indexed, stored = pipe.execute()
         if indexed == stored:
             return 0
-        ids = (str_if_bytes(i) for i, _ in self.redis.hscan_iter(k.defs, count=batch))
-        changed = sum(self.scripts.reindex(chunk) for chunk in _chunks(ids, batch))
-        after = None  # then drop what the index holds for schedules that are gone
-        while chunk := self.page_ids(after, batch):
-            changed += self.scripts.reindex(chunk)
-            after = chunk[-1]
+        changed, cursor = 0, ""
+        while cursor != "0":
+            cursor, n = self.scripts.reindex_step("add", cursor or "0", batch)
+            changed += n
+        bound = "-"  # then drop what the index holds for schedules that are gone
+        while bound:
+            last, n = self.scripts.reindex_step("prune", bound, batch)
+            changed, bound = changed + n, last and "(" + last
         return changed
 
     # -- leader side ----------------------------------------------------------------------------
