@@ -57,6 +57,12 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
      [(f"sum by (result) (rate(hasched_lease_renewals_total{SEL}[{RATE}]))", "{{result}}")]),
     ("Invalid stored schedules skipped", "timeseries", "short",
      [(f"sum(increase(hasched_schedules_invalid_total{SEL}[{RATE}]))", "invalid")]),
+    ("Run outcomes by status", "timeseries", "ops",
+     [(f"sum by (status) (rate(hasched_runs_total{SEL}[{RATE}]))", "{{status}}")]),
+    ("Runs in flight", "timeseries", "short",
+     [(f"sum(hasched_runs_in_flight{SEL} and on (job, instance) {LEADER})", "in flight")]),
+    ("Run wait for a worker p50 / p95", "timeseries", "s", quantiles("hasched_run_wait_seconds", 0.5, 0.95)),
+    ("Run duration p50 / p95", "timeseries", "s", quantiles("hasched_run_duration_seconds", 0.5, 0.95)),
 ]  # fmt: skip
 
 
@@ -118,7 +124,7 @@ def dashboard() -> dict[str, Any]:
         ],
         "title": "hasched",
         "uid": "hasched",
-        "description": "Leadership, fire lag and throughput of hasched, the HA scheduler for RQ.",
+        "description": "Leadership, fire lag, throughput and runs of hasched, the HA scheduler for RQ.",
         "tags": ["hasched", "rq"],
         "schemaVersion": 38,
         "version": 1,

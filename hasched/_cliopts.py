@@ -10,7 +10,9 @@ from argparse import ArgumentParser
 from collections.abc import Callable
 
 from hasched._argtypes import count, env, one_of, seconds, whole_seconds
+from hasched._listing import TEXT_LIMIT
 from hasched._model import CATCHUP_POLICIES, OVERLAP_POLICIES
+from hasched._query import STATES
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "console")
@@ -42,8 +44,10 @@ ABOUT: dict[str, tuple[str, str]] = {
     "schedule add": ("create a schedule, or replace one with --replace", """\
   hasched schedule add --id nightly --func app.tasks.report --cron '0 3 * * *' --tz Europe/Paris
   hasched schedule add --id poll --func app.tasks.poll --every 30 --queue low --overlap skip"""),
-    "schedule list": ("list the schedules", """\
+    "schedule list": ("list the schedules in id order, filtered and a page at a time", """\
   hasched schedule list
+  hasched schedule list --match 'report-*' --state failing
+  hasched schedule list --limit 100 --after report-0099
   hasched schedule list --json | jq -r '.[].id'"""),
     "schedule show": ("show one schedule, with its next fire and fire count", """\
   hasched schedule show nightly
@@ -123,6 +127,31 @@ def add_show(p: ArgumentParser) -> None:
 
 
 def add_list(p: ArgumentParser) -> None:
+    p.add_argument(
+        "--match",
+        metavar="GLOB",
+        help="only ids matching this glob (* ? [...]), e.g. 'report-*' (default: every id)",
+    )
+    p.add_argument(
+        "--queue", metavar="Q", help="only schedules enqueuing on this RQ queue (default: every queue)"
+    )
+    p.add_argument(
+        "--state",
+        choices=STATES,
+        help="only active, paused, failing (latest run failed) or finished (no fire left) schedules "
+        "(default: all)",
+    )
+    p.add_argument(
+        "--limit",
+        type=count,
+        metavar="N",
+        help=f"print at most N schedules (default: {TEXT_LIMIT} as text, all with --json)",
+    )
+    p.add_argument(
+        "--after",
+        metavar="ID",
+        help="start after this id, the last of the previous page (default: from the first id)",
+    )
     p.add_argument("--json", action="store_true",
                    help="print a JSON list (default: a table on a terminal, else tab-separated lines "
                         "with the same columns and no header)")  # fmt: skip

@@ -21,12 +21,13 @@ from hasched._faults import FaultHooks
 from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
 from hasched._model import Schedule, parse_datetime
+from hasched._query import Query, page
 from hasched._settings import Connection, RunSettings, default_instance_id, redact
 from hasched._status import render_text, status
 from hasched._store import Store
 from hasched._sync import load_file, sync_schedules
 from hasched._systemd import Notifier
-from hasched.api import Scheduler, make, next_fire_times
+from hasched.api import Scheduler, describe, make, next_fire_times
 from hasched.compat._migrate import import_rq_scheduler
 from hasched.errors import ScheduleNotFound, StartupError, ValidationError
 
@@ -237,15 +238,20 @@ def _json_arg(name: str, text: str, kind: type) -> Any:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    found, bad = _scheduler(args).describe_all()
-    for err in bad:
+    limit = args.limit if args.limit is not None or args.json else _listing.TEXT_LIMIT
+    query = Query(match=args.match, queue=args.queue, state=args.state, limit=limit, after=args.after)
+    conn = connection_of(args)
+    # one more than asked, to tell the reader whether another page follows
+    got = page(Store(connect(conn), conn.namespace), dataclasses.replace(query, limit=limit and limit + 1))
+    for err in got.bad:
         print(f"warning: {err}", file=sys.stderr)
+    found = [describe(x) for x in got.found[:limit]]
     if args.json:
         _print_json(found)
-        return 0
-    lines = _listing.render(found, table=sys.stdout.isatty())
-    if lines:
+    elif lines := _listing.render(found, table=sys.stdout.isatty()):
         print("\n".join(lines))
+    if limit is not None and len(got.found) > limit:
+        print(f"note: more schedules follow; next page: --after {found[-1]['id']}", file=sys.stderr)
     return 0
 
 

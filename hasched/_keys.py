@@ -71,6 +71,18 @@ class Keys:
         return f"{self._p}:paused"
 
     @property
+    def ids(self) -> str:
+        """ZSET of every stored schedule id, all with score 0, so ZRANGEBYLEX pages through the
+        ids in order from any id: a listing costs O(page), not O(schedules)."""
+        return f"{self._p}:ids"
+
+    @property
+    def last_status(self) -> str:
+        """HASH schedule id -> status of its latest run (`failed`, `finished`, ...), for the
+        `failing` filter of a listing."""
+        return f"{self._p}:last_status"
+
+    @property
     def invalid(self) -> str:
         """SET of schedule ids whose record could not be read; they are out of `due` until fixed."""
         return f"{self._p}:invalid"

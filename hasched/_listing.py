@@ -7,7 +7,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hasched._query import state_of
+
 COLUMNS = ("ID", "FUNC", "QUEUE", "TRIGGER", "STATE", "NEXT FIRE")
+# How many schedules `schedule list` prints as text unless --limit says otherwise: a page a person
+# can read (JSON, read by programs, is unlimited unless asked); --after pages on.
+TEXT_LIMIT = 1000
 
 
 def row(d: dict[str, Any]) -> tuple[str, ...]:
@@ -18,7 +23,7 @@ def row(d: dict[str, Any]) -> tuple[str, ...]:
         trigger = f"every {_number(d['every'])}s"
     else:
         trigger = f"at {d['at']}"
-    state = "paused" if d["paused"] else ("active" if d["next_fire"] else "finished")
+    state = state_of(d["paused"], d["next_fire"])
     next_fire = "-"
     if d["next_fire"]:  # in the schedule's own zone, where "03:00" means what the cron says
         next_fire = datetime.fromisoformat(d["next_fire"]).astimezone(ZoneInfo(d["timezone"])).isoformat()

@@ -17,7 +17,7 @@ from redis.utils import str_if_bytes
 
 from hasched._keys import Keys, parse_lease
 
-_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger")
+_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex")
 
 
 def _source(name: str) -> str:
@@ -67,7 +67,7 @@ class Scripts:
     ) -> int:
         """Write a schedule's definition and progress; returns its new revision."""
         k = self.keys
-        keys = [k.defs, k.rev, k.rev_counter, k.state, k.due, k.paused, k.invalid]
+        keys = [k.defs, k.rev, k.rev_counter, k.state, k.due, k.paused, k.invalid, k.ids]
         due = "" if due_us is None else str(due_us)
         args = [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
         return int(self._s["upsert"](keys=keys, args=args))
@@ -76,9 +76,18 @@ class Scripts:
         """Remove a schedule, keeping its mark until `keep_until_us`; first drop the `expired`
         tombstones (ids read from `mark_tombstones` with a score at or before now)."""
         k = self.keys
-        keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid]
+        keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid, k.ids]
         keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
         return bool(self._s["delete"](keys=keys, args=[sid, keep_until_us, now_us, *expired]))
+
+    def reindex_step(self, mode: str, position: str, count: int) -> tuple[str, int]:
+        """One step of rebuilding the id index: `add` indexes one HSCAN step of the definitions
+        from cursor `position`; `prune` drops entries without a definition among `count` ids
+        after the ZRANGEBYLEX bound `position`. Returns (where to go on, entries changed); the
+        position is '0' or '' when the pass is over."""
+        k = self.keys
+        nxt, changed = self._s["reindex"](keys=[k.defs, k.ids], args=[mode, position, count])
+        return str_if_bytes(nxt), int(changed)
 
     def trigger(self, sid: str, now_us: int, keep_us: int) -> int:
         """Record a manual trigger of `sid` as enqueued out of order; returns its fire time in µs

@@ -189,6 +189,43 @@ class Store:
                 out.append(e)
         return out
 
+    # -- listing: the id index (README: Redis data model) ---------------------------------------
+
+    def page_ids(self, after: str | None, count: int, prefix: str = "") -> list[str]:
+        """Up to `count` stored ids in id order, strictly after `after`, starting with `prefix`:
+        O(log N + count) whatever the number of schedules."""
+        low = "-" if after is None else "(" + after
+        if prefix and (after is None or after < prefix):
+            low = "[" + prefix
+        high = "[" + prefix + "\x7f" if prefix else "+"  # ids are ASCII: none sorts after it
+        ids = self.redis.zrangebylex(self.keys.ids, low, high, start=0, num=count)
+        return [str_if_bytes(i) for i in ids]
+
+    def last_statuses(self, ids: list[str]) -> list[str | None]:
+        """The status of each schedule's latest run, where one is known."""
+        return [None if v is None else str_if_bytes(v) for v in self.redis.hmget(self.keys.last_status, ids)]
+
+    def ensure_index(self, batch: int = 1000) -> int:
+        """Build the id index where it does not match the definitions (a namespace written by a
+        hasched before the index, or by one still running an older version): O(1) when it
+        matches, one pass over the schedules when it does not. Returns how many entries changed."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(k.ids)
+        pipe.hlen(k.defs)
+        indexed, stored = pipe.execute()
+        if indexed == stored:
+            return 0
+        changed, cursor = 0, ""
+        while cursor != "0":
+            cursor, n = self.scripts.reindex_step("add", cursor or "0", batch)
+            changed += n
+        bound = "-"  # then drop what the index holds for schedules that are gone
+        while bound:
+            last, n = self.scripts.reindex_step("prune", bound, batch)
+            changed, bound = changed + n, last and "(" + last
+        return changed
+
     # -- leader side ----------------------------------------------------------------------------
 
     def due_ids(self, now_us: int, limit: int) -> list[str]:

@@ -17,6 +17,7 @@ from hasched._jobs import build_job, fire_meta
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
 from hasched._plan import next_after
+from hasched._query import ListState, Query, page
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import Store, Stored
 from hasched._triggers import from_us, to_us
@@ -106,10 +107,24 @@ class Scheduler:
         """The stored schedule `id` (ScheduleNotFound if there is none)."""
         return self._store.get_stored(id).schedule
 
-    def list(self) -> list[Schedule]:
-        """Every readable stored schedule, sorted by id."""
-        found = [x.schedule for x in self._store.iter_all() if isinstance(x, Stored)]
-        return sorted(found, key=lambda s: s.id)
+    def list(
+        self,
+        *,
+        match: str | None = None,
+        queue: str | None = None,
+        state: ListState | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> builtins.list[Schedule]:
+        """The readable stored schedules in id order; with no arguments, all of them.
+
+        `match` is a glob on the id (`report-*`), `queue` an RQ queue name, `state` one of
+        `active`, `paused`, `finished` (no fire left) or `failing` (its latest run failed).
+        `limit` caps how many are returned and `after` starts after that id, so a caller pages
+        with `after=page[-1].id`: each page costs O(page), however many schedules are stored.
+        """
+        query = Query(match=match, queue=queue, state=state, limit=limit, after=after)
+        return [x.schedule for x in page(self._store, query).found]
 
     def pause(self, id: str) -> Schedule:
         """Stop firing `id` until resumed."""

@@ -20,7 +20,12 @@ RUNBOOK = PROM_DIR.parent.parent / "README.md"
 RUNBOOK_URL = "README.md#"
 
 # The README's metric list: exactly these names exist (histograms as their exported series).
-HISTOGRAMS = {"hasched_fire_lag_seconds", "hasched_tick_duration_seconds"}
+HISTOGRAMS = {
+    "hasched_fire_lag_seconds",
+    "hasched_tick_duration_seconds",
+    "hasched_run_wait_seconds",
+    "hasched_run_duration_seconds",
+}
 METRICS = {
     "hasched_leader",
     "hasched_leader_epoch",
@@ -35,6 +40,8 @@ METRICS = {
     "hasched_redis_errors_total",
     "hasched_schedules_invalid_total",
     "hasched_build_info",
+    "hasched_runs_total",
+    "hasched_runs_in_flight",
 } | {f"{h}{suffix}" for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
 
 

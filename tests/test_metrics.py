@@ -22,7 +22,7 @@ PUBLIC_METRICS = {
     "hasched_fires_skipped_total", "hasched_fire_lag_seconds_bucket", "hasched_fire_lag_seconds_count",
     "hasched_tick_duration_seconds_count", "hasched_schedules", "hasched_next_fire_seconds",
     "hasched_instances", "hasched_redis_errors_total", "hasched_schedules_invalid_total",
-    "hasched_build_info",
+    "hasched_build_info", "hasched_runs_in_flight",
 }  # fmt: skip
 
 

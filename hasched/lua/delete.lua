@@ -3,8 +3,8 @@
 -- was already enqueued. First drops up to the given expired tombstones (the caller read them):
 -- their marks go unless the schedule exists again, so tombstones stay few without a sweeper.
 -- KEYS[1] defs, KEYS[2] rev, KEYS[3] state, KEYS[4] due, KEYS[5] fires, KEYS[6] last job,
--- KEYS[7] paused, KEYS[8] invalid, KEYS[9] tombstones zset, KEYS[10] this schedule's mark hash;
--- then KEYS[10 + j] the mark hash of expired tombstone j
+-- KEYS[7] paused, KEYS[8] invalid, KEYS[9] id index zset, KEYS[10] tombstones zset,
+-- KEYS[11] this schedule's mark hash; then KEYS[11 + j] the mark hash of expired tombstone j
 -- ARGV[1] schedule id
 -- ARGV[2] µs until which its mark is kept (Redis's clock)
 -- ARGV[3] now in µs (Redis's clock)
@@ -12,10 +12,10 @@
 -- return  - 1 removed, 0 it did not exist
 local id = ARGV[1]
 for j = 4, #ARGV do
-  local gone, score = ARGV[j], redis.call('ZSCORE', KEYS[9], ARGV[j])
+  local gone, score = ARGV[j], redis.call('ZSCORE', KEYS[10], ARGV[j])
   if score and tonumber(score) <= tonumber(ARGV[3]) then
-    redis.call('ZREM', KEYS[9], gone)
-    if redis.call('HEXISTS', KEYS[1], gone) == 0 then redis.call('HDEL', KEYS[7 + j], gone) end
+    redis.call('ZREM', KEYS[10], gone)
+    if redis.call('HEXISTS', KEYS[1], gone) == 0 then redis.call('HDEL', KEYS[8 + j], gone) end
   end
 end
 local existed = redis.call('HDEL', KEYS[1], id)
@@ -23,7 +23,8 @@ for _, i in ipairs({2, 3, 5, 6}) do redis.call('HDEL', KEYS[i], id) end
 redis.call('ZREM', KEYS[4], id)
 redis.call('SREM', KEYS[7], id)
 redis.call('SREM', KEYS[8], id)
-if existed == 1 and redis.call('HEXISTS', KEYS[10], id) == 1 then
-  redis.call('ZADD', KEYS[9], ARGV[2], id)
+redis.call('ZREM', KEYS[9], id)
+if existed == 1 and redis.call('HEXISTS', KEYS[11], id) == 1 then
+  redis.call('ZADD', KEYS[10], ARGV[2], id)
 end
 return existed

@@ -2,7 +2,7 @@
 -- pause, resume). Every write takes a new revision from a namespace-wide counter, so a leader
 -- holding a plan made from an older read can never advance the schedule over this write.
 -- KEYS[1] defs hash, KEYS[2] rev hash, KEYS[3] revision counter, KEYS[4] state hash,
--- KEYS[5] due zset, KEYS[6] paused set, KEYS[7] invalid set
+-- KEYS[5] due zset, KEYS[6] paused set, KEYS[7] invalid set, KEYS[8] id index zset
 -- ARGV[1] schedule id
 -- ARGV[2] definition JSON
 -- ARGV[3] state JSON
@@ -23,6 +23,7 @@ redis.call('HSET', KEYS[1], id, ARGV[2])
 redis.call('HSET', KEYS[2], id, rev)
 redis.call('HSET', KEYS[4], id, ARGV[3])
 redis.call('SREM', KEYS[7], id)
+redis.call('ZADD', KEYS[8], 0, id)
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[5], id)
 else
