@@ -123,6 +123,7 @@ class WorkerProcess:
             signal.signal(sig, lambda *_: self._stop_scheduler(asked=True))
         # RQ installs `self.request_stop` for SIGTERM/SIGINT: ours stops the scheduler half first.
         self.worker.request_stop = self._on_signal
+        self.worker._install_signal_handlers = self._install_rq_handlers
         if self.daemon is not None and self.opts.burst:
             self.daemon.run_once()
         elif self.daemon is not None:
@@ -150,6 +151,12 @@ class WorkerProcess:
             self.log.error("hasched.worker.crashed", error="worker loop ended", message="see RQ's log above")
             return False
         return True
+
+    def _install_rq_handlers(self) -> None:
+        """RQ's handlers, then a signal that came before them: RQ's loop stops at its next turn."""
+        type(self.worker)._install_signal_handlers(self.worker)
+        if self._asked_to_stop:
+            self.worker._stop_requested = True
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop_scheduler(asked=True)
