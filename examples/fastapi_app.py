@@ -53,7 +53,8 @@ class SchedulerService:
 
     async def schedule_periodic(self, id: str, func: str, *, every: float | None = None,
                                 cron: str | None = None, timezone: str = "UTC", args: list[Any],
-                                kwargs: dict[str, Any], queue: str, repeat: int | None = None) -> str:  # fmt: skip
+                                kwargs: dict[str, Any], queue: str,
+                                repeat: int | None = None) -> str:  # fmt: skip
         """Run every `every` seconds or at the times of `cron`; declaring it again keeps its progress."""
         if (every is None) == (cron is None):
             raise ValidationError("trigger", "give exactly one of every and cron", schedule_id=id)
@@ -129,15 +130,16 @@ async def schedule_at(job: JobAt, request: Request) -> dict[str, str]:
 @app.post("/jobs/periodic")
 async def schedule_periodic(job: Periodic, request: Request) -> dict[str, str]:
     service: SchedulerService = request.app.state.service
-    sid = await service.schedule_periodic(job.id, job.func, every=job.every, cron=job.cron, timezone=job.timezone,
-                                          args=job.args, kwargs=job.kwargs, queue=job.queue,
-                                          repeat=job.repeat)  # fmt: skip
+    sid = await service.schedule_periodic(job.id, job.func, every=job.every, cron=job.cron,
+                                          timezone=job.timezone, args=job.args, kwargs=job.kwargs,
+                                          queue=job.queue, repeat=job.repeat)  # fmt: skip
     return {"id": sid}
 
 
 @app.get("/schedules")
 async def schedules(request: Request) -> list[dict[str, Any]]:
-    found, _ = await request.app.state.service.scheduler.describe_all()
+    service: SchedulerService = request.app.state.service
+    found, _ = await service.scheduler.describe_all()
     return found
 
 
