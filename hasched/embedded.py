@@ -33,7 +33,7 @@ from hasched._settings import DEFAULT_NAMESPACE, Connection, RunSettings, defaul
 from hasched._sync import load_file
 from hasched.errors import StartupError, ValidationError
 
-__all__ = ["Embedded", "start"]
+__all__ = ["Embedded", "instance", "start"]
 
 
 class Embedded:
@@ -107,10 +107,8 @@ def start(
     synced once Redis answers. `metrics_addr` ("HOST:PORT") serves /metrics, /healthz and
     /status as `hasched run` does; off by default.
     """
-    settings = _settings(redis, namespace, instance_id, lease_ttl, retry_period, schedules, metrics_addr)
-    client = redis if isinstance(redis, Redis) else _client(redis, lease_ttl)
-    wanted = _schedules(schedules)
-    daemon = Daemon(settings, client, schedules=wanted)
+    daemon = instance(redis, namespace, instance_id=instance_id, lease_ttl=lease_ttl,
+                      retry_period=retry_period, schedules=schedules, metrics_addr=metrics_addr)  # fmt: skip
     endpoints = None
     if metrics_addr:
         try:
@@ -119,8 +117,25 @@ def start(
             ).start()
         except OSError as e:
             raise StartupError(f"metrics_addr {metrics_addr}: {e.strerror or e}") from None
-    _log.get(instance_id=settings.instance_id).debug("hasched.embedded.starting", pid=os.getpid())
+    _log.get(instance_id=daemon.instance_id).debug("hasched.embedded.starting", pid=os.getpid())
     return Embedded(daemon, endpoints)._start()
+
+
+def instance(
+    redis: Redis | str,
+    namespace: str = DEFAULT_NAMESPACE,
+    *,
+    instance_id: str | None = None,
+    lease_ttl: float = 10.0,
+    retry_period: float = 1.0,
+    schedules: str | Path | Sequence[Schedule] | None = None,
+    metrics_addr: str | None = None,
+) -> Daemon:
+    """The instance loop `start()` runs, not started: for a caller that runs it in a thread of
+    its own (rq-scheduler's `Scheduler.run`). Options as for `start()`."""
+    settings = _settings(redis, namespace, instance_id, lease_ttl, retry_period, schedules, metrics_addr)
+    client = redis if isinstance(redis, Redis) else _client(redis, lease_ttl)
+    return Daemon(settings, client, schedules=_schedules(schedules))
 
 
 def _settings(redis: Redis | str, namespace: str, instance_id: str | None, lease_ttl: float,
