@@ -119,7 +119,9 @@ def add_worker(p: ArgumentParser) -> None:
         metavar="QUEUE",
         help="a queue to work on (repeatable; with QUEUE arguments: after them; default: default)",
     )
-    p.add_argument("-u", "--url", dest="rq_url", metavar="URL", help="rq's name for --redis-url")
+    p.add_argument(
+        "-u", "--url", dest="rq_url", metavar="URL", help="rq's name for --redis-url (default: --redis-url's)"
+    )
     for flags, dest, default, what in (
         (("-w", "--worker-class"), "worker_class", "rq.Worker", "RQ worker class"),
         (("-j", "--job-class"), "job_class", "rq.job.Job", "RQ job class"),
@@ -137,7 +139,9 @@ def add_worker(p: ArgumentParser) -> None:
     p.add_argument(
         "--results-ttl", type=int, default=500, metavar="SECONDS", help="RQ result TTL (default 500)"
     )
-    p.add_argument("-P", "--path", action="append", default=[], metavar="DIR", help="add to sys.path")
+    p.add_argument(
+        "-P", "--path", action="append", default=[], metavar="DIR", help="add to sys.path (default: none)"
+    )
     p.add_argument("-b", "--burst", action="store_true",
                    help="one scheduler pass (if no other instance leads), then work until the queues "
                         "are empty and exit")  # fmt: skip

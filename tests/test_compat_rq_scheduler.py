@@ -284,7 +284,7 @@ def test_returned_jobs_are_fetched_by_id_carry_meta_and_cancel(redis: Redis, sch
     assert (
         0
         < redis.ttl(fetched.key)
-        <= (NOON.replace(tzinfo=UTC) + timedelta(days=1) - datetime.now(UTC)).total_seconds()
+        <= (NOON.replace(tzinfo=UTC) + timedelta(days=1) - datetime.now(UTC)).total_seconds() + 1
     )
     periodic = scheduler.cron("*/5 * * * *", jobs.record, id="five")
     assert Job.fetch("five", connection=redis).meta["cron_string"] == "*/5 * * * *"

@@ -134,7 +134,10 @@ def test_wheel_does_not_publish_dev_tools(installed: Installed) -> None:
     with zipfile.ZipFile(installed.wheel) as wheel:
         (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
         lines = wheel.read(metadata).decode().splitlines()
-    assert [x for x in lines if x.startswith("Provides-Extra:")] == ["Provides-Extra: hiredis"]
+    assert [x for x in lines if x.startswith("Provides-Extra:")] == [
+        "Provides-Extra: hiredis",
+        "Provides-Extra: django",
+    ]
     assert "Requires-Dist: rq<4,>=2.0" in lines
 
 
