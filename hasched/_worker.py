@@ -129,10 +129,12 @@ class WorkerProcess:
         elif self.daemon is not None:
             self._thread.start()
         self._arm_worker_crash_hook()
-        worker_ok = self._work()
-        self._stop_scheduler(asked=False)
-        if self._thread.is_alive():
-            self._thread.join()
+        try:
+            worker_ok = self._work()  # RQ's cold shutdown leaves by SystemExit, through `finally`
+        finally:
+            self._stop_scheduler(asked=False)
+            if self._thread.is_alive():
+                self._thread.join()
         if self._scheduler_failed or not worker_ok:
             return 1
         return 0

@@ -53,6 +53,21 @@ def test_sigterm_finishes_the_job_and_hands_the_lease_over_at_once(
     assert redis.lrange(DONE, 0, -1) == redis.lrange(STARTED, 0, -1)  # and it finished
 
 
+def test_a_second_sigint_is_a_cold_shutdown(redis: Redis, cluster_factory: ClusterFactory) -> None:
+    c = cluster_factory(namespace="w", lease_ttl=10)
+    proc = start_hasched_worker(c, "w0")
+    c.wait_leader()
+    Scheduler(redis, "w").enqueue_in(timedelta(0), "slow_jobs.slow", args=[30])
+    wait_for(lambda: redis.llen(STARTED) == 1, timeout=10)
+    proc.signal(signal.SIGINT)
+    wait_for(lambda: redis.get("{w}:lease") is None, timeout=2)  # first: warm, the lease released
+    assert proc.alive()
+    # RQ ignores a repeat within a second of the first (a pool's duplicate): repeat until it stops.
+    wait_for(lambda: proc.signal(signal.SIGINT) or not proc.alive(), timeout=10, interval=0.3)
+    assert redis.llen(DONE) == 0  # the job was killed, not finished
+    assert any("cold shut down" in line for line in proc.log.read_text().splitlines())
+
+
 @pytest.mark.parametrize("hook", [CRASH_SCHEDULER_ENV, CRASH_WORKER_ENV])
 def test_when_one_half_dies_the_process_exits_non_zero(
     redis: Redis, cluster_factory: ClusterFactory, tmp_path: Path, hook: str
