@@ -22,6 +22,10 @@ ABOUT: dict[str, tuple[str, str]] = {
     "run": ("run one scheduler instance (start two or more for high availability)", """\
   hasched run
   HASCHED_REDIS_URL=redis://:secret@redis:6379/0 hasched run --lease-ttl 5 --schedules /etc/hasched.toml"""),
+    "worker": ("run an RQ worker and a scheduler instance in one process (start one per worker)", """\
+  hasched worker high default low
+  hasched worker -q default --worker-class rq.worker.SimpleWorker --lease-ttl 5
+  hasched worker default --no-scheduler"""),
     "status": ("show the leader, the live instances and the lag", """\
   hasched status
   hasched status --json | jq .leader"""),
@@ -59,7 +63,7 @@ ABOUT: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
-def add_run(p: ArgumentParser) -> None:
+def add_run(p: ArgumentParser, metrics_default: str = "0.0.0.0:9464") -> None:
     p.add_argument(
         "--instance-id",
         default=env("INSTANCE_ID"),
@@ -69,10 +73,10 @@ def add_run(p: ArgumentParser) -> None:
     )
     p.add_argument(
         "--metrics-addr",
-        default=env("METRICS_ADDR", "0.0.0.0:9464"),
+        default=env("METRICS_ADDR", metrics_default),
         metavar="HOST:PORT",
         help="serve /metrics, /healthz and /status here; '' turns it off "
-        "(env HASCHED_METRICS_ADDR; default 0.0.0.0:9464)",
+        f"(env HASCHED_METRICS_ADDR; default {metrics_default or 'off'})",
     )
     p.add_argument(
         "--lease-ttl",
@@ -108,6 +112,50 @@ def add_run(p: ArgumentParser) -> None:
         default=env("LOG_LEVEL", "info", one_of(*LOG_LEVELS)),
         help="least important level logged (env HASCHED_LOG_LEVEL; default info)",
     )
+
+
+def add_worker(p: ArgumentParser) -> None:
+    """`rq worker`'s usual options, then `run`'s (a worker host may run several: metrics off)."""
+    p.add_argument("queues", nargs="*", metavar="QUEUE", help="queues to work on, in priority order")
+    p.add_argument(
+        "-q",
+        "--queue",
+        dest="more_queues",
+        action="append",
+        default=[],
+        metavar="QUEUE",
+        help="a queue to work on (repeatable; with QUEUE arguments: after them; default: default)",
+    )
+    p.add_argument(
+        "-u", "--url", dest="rq_url", metavar="URL", help="rq's name for --redis-url (default: --redis-url's)"
+    )
+    for flags, dest, default, what in (
+        (("-w", "--worker-class"), "worker_class", "rq.Worker", "RQ worker class"),
+        (("-j", "--job-class"), "job_class", "rq.job.Job", "RQ job class"),
+        (("--queue-class",), "queue_class", "rq.Queue", "RQ queue class"),
+        (("-S", "--serializer"), "serializer", None, "RQ serializer"),
+        (("-n", "--name"), "name", None, "RQ worker name"),
+        (("--logging_level", "--logging-level"), "logging_level", "INFO", "RQ's logging level"),
+        (("--dequeue-strategy",), "dequeue_strategy", "default", "default, random or round_robin"),
+    ):
+        shown = default or "RQ's"
+        p.add_argument(*flags, dest=dest, default=default, metavar="X", help=f"{what} (default: {shown})")
+    p.add_argument(
+        "--worker-ttl", type=int, default=420, metavar="SECONDS", help="RQ worker TTL (default 420)"
+    )
+    p.add_argument(
+        "--results-ttl", type=int, default=500, metavar="SECONDS", help="RQ result TTL (default 500)"
+    )
+    p.add_argument(
+        "-P", "--path", action="append", default=[], metavar="DIR", help="add to sys.path (default: none)"
+    )
+    p.add_argument("-b", "--burst", action="store_true",
+                   help="one scheduler pass (if no other instance leads), then work until the queues "
+                        "are empty and exit")  # fmt: skip
+    p.add_argument(
+        "--no-scheduler", action="store_true", help="run the RQ worker alone, no scheduler instance"
+    )
+    add_run(p, metrics_default="")
 
 
 def add_json(what: str) -> Callable[[ArgumentParser], None]:
@@ -301,6 +349,7 @@ def add_web(p: ArgumentParser) -> None:
 # Command -> the function that adds its own options (the common ones come from cli._common).
 OPTIONS: dict[str, Callable[[ArgumentParser], None]] = {
     "run": add_run,
+    "worker": add_worker,
     "status": add_json("one JSON object"),
     "next": add_next,
     "sync": add_sync,

@@ -288,8 +288,15 @@ def _rm(s: Scheduler, sid: str) -> str:
     return sid
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from hasched._worker import run_worker  # RQ's worker machinery only for this command
+
+    return run_worker(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
+    "worker": cmd_worker,
     "status": cmd_status,
     "sync": cmd_sync,
     "import-rq-scheduler": cmd_import_rq_scheduler,

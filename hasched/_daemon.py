@@ -126,6 +126,21 @@ class Daemon:
             self._shutdown()
             self.notifier.close()
 
+    def run_once(self) -> bool:
+        """One pass, then leave: take the lease if it is free, enqueue everything due, release
+        it. Returns whether this pass led (False while another instance holds the lease).
+        For `hasched worker --burst` and rq-scheduler's `run(burst=True)`."""
+        try:
+            self._iteration()
+            return self.lease.held
+        finally:
+            self._shutdown()
+
+    @property
+    def is_leader(self) -> bool:
+        """This instance holds the lease and renewed it recently enough to act on it."""
+        return self.lease.held and not self.lease.out_of_touch()
+
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)
 

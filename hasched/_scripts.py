@@ -20,8 +20,31 @@ from hasched._keys import Keys, parse_lease
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex")
 
 
-def _source(name: str) -> str:
+def source(name: str) -> str:
+    """The text of script `name` (hasched/lua/<name>.lua)."""
     return resources.files("hasched").joinpath("lua", f"{name}.lua").read_text()
+
+
+# The KEYS and ARGV of the client-side scripts, built in one place for the sync `Scripts` and
+# the asyncio client (hasched.aio): the same script, called the same way, over either client.
+Call = tuple[list[str], list[Any]]
+
+
+def upsert_call(k: Keys, sid: str, definition: str, state: str, due_us: int | None, paused: bool,
+                expect: str) -> Call:  # fmt: skip
+    keys = [k.defs, k.rev, k.rev_counter, k.state, k.due, k.paused, k.invalid, k.ids]
+    due = "" if due_us is None else str(due_us)
+    return keys, [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
+
+
+def delete_call(k: Keys, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> Call:
+    keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid, k.ids]
+    keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
+    return keys, [sid, keep_until_us, now_us, *expired]
+
+
+def trigger_call(k: Keys, sid: str, now_us: int, keep_us: int) -> Call:
+    return [k.out_of_order], [sid, now_us, keep_us]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +61,7 @@ class Scripts:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.keys = keys
-        self._s: dict[str, Script] = {n: redis.register_script(_source(n)) for n in _NAMES}
+        self._s: dict[str, Script] = {n: redis.register_script(source(n)) for n in _NAMES}
 
     def acquire(self, instance_id: str, ttl_ms: int, min_epoch: int) -> Grant:
         """Ask for the lease; a grant carries a fresh epoch above `min_epoch`."""
@@ -66,19 +89,14 @@ class Scripts:
         self, sid: str, definition: str, state: str, due_us: int | None, paused: bool, expect: str
     ) -> int:
         """Write a schedule's definition and progress; returns its new revision."""
-        k = self.keys
-        keys = [k.defs, k.rev, k.rev_counter, k.state, k.due, k.paused, k.invalid, k.ids]
-        due = "" if due_us is None else str(due_us)
-        args = [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
+        keys, args = upsert_call(self.keys, sid, definition, state, due_us, paused, expect)
         return int(self._s["upsert"](keys=keys, args=args))
 
     def delete(self, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> bool:
         """Remove a schedule, keeping its mark until `keep_until_us`; first drop the `expired`
         tombstones (ids read from `mark_tombstones` with a score at or before now)."""
-        k = self.keys
-        keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid, k.ids]
-        keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
-        return bool(self._s["delete"](keys=keys, args=[sid, keep_until_us, now_us, *expired]))
+        keys, args = delete_call(self.keys, sid, keep_until_us, now_us, expired)
+        return bool(self._s["delete"](keys=keys, args=args))
 
     def reindex_step(self, mode: str, position: str, count: int) -> tuple[str, int]:
         """One step of rebuilding the id index: `add` indexes one HSCAN step of the definitions
@@ -92,8 +110,8 @@ class Scripts:
     def trigger(self, sid: str, now_us: int, keep_us: int) -> int:
         """Record a manual trigger of `sid` as enqueued out of order; returns its fire time in µs
         (`now_us`, or just after it when another trigger of `sid` took that µs)."""
-        k = self.keys
-        return int(self._s["trigger"](keys=[k.out_of_order], args=[sid, now_us, keep_us]))
+        keys, args = trigger_call(self.keys, sid, now_us, keep_us)
+        return int(self._s["trigger"](keys=keys, args=args))
 
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""

@@ -72,32 +72,20 @@ class Store:
     def save(self, s: Schedule, *, replace: bool) -> Stored:
         """Create `s`, or with `replace` update it in place keeping its progress when its fire
         times did not change (see `hasched._write`)."""
-
-        def whole(old: Schedule | None) -> Schedule:
-            if old is not None and not replace:
-                raise ScheduleExists(s.id)
-            return s
-
         try:
-            return self._write(s.id, whole, repair=replace)
+            return self._write(s.id, whole(s, replace), repair=replace)
         except InvalidRecord:
             raise ScheduleExists(s.id) from None  # an unreadable record is there; a replace repairs it
 
     def update(self, sid: str, change: Callable[[Schedule], Schedule]) -> Stored:
         """Store `change(current)` over the current schedule `sid` (ScheduleNotFound if none)."""
-
-        def changed(old: Schedule | None) -> Schedule:
-            if old is None:
-                raise ScheduleNotFound(sid)
-            return change(old)
-
-        return self._write(sid, changed, repair=False)
+        return self._write(sid, changed(sid, change), repair=False)
 
     def set_paused(self, sid: str, paused: bool) -> Stored:
         """Pause, or resume from now: fires missed while paused are not enqueued."""
-        return self.update(sid, lambda old: old if old.paused == paused else old.with_changes(paused=paused))
+        return self.update(sid, pausing(paused))
 
-    def _write(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool) -> Stored:
+    def _write(self, sid: str, make: Maker, *, repair: bool) -> Stored:
         """Read, compute and write with the read revision as the expectation. A writer that got
         in between makes the script answer CONFLICT (or EXISTS, if it created the schedule), and
         the whole step is done again on what that writer stored."""
@@ -105,43 +93,21 @@ class Store:
             try:
                 return self._write_once(sid, make, repair=repair)
             except ResponseError as e:
-                reply = str(e)
-                if "EXISTS" in reply and not repair:
-                    raise ScheduleExists(sid) from None
-                if "CONFLICT" not in reply and "EXISTS" not in reply:
-                    raise
+                check_retry(e, sid, repair)
         raise ConcurrentUpdate(sid, MAX_WRITE_ATTEMPTS)
 
-    def _write_once(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool) -> Stored:
+    def _write_once(self, sid: str, make: Maker, *, repair: bool) -> Stored:
         now = self.now_us()
-        try:
-            old = self._load(sid)
-        except InvalidRecord:
-            if not repair:
-                raise
-            # An unreadable record is replaced whole: that is how an operator repairs it.
-            return self._store(plan_write(make(None), now), "*", 0)
-        if old is None:
-            return self._store(plan_write(make(None), now), "", 0)
-        new = make(old.schedule)
-        if new is old.schedule:
-            return old  # nothing to change: no new revision, no wake-up
-        return self._store(plan_write(new, now, old.schedule, old.state), old.rev, old.fires)
-
-    def _store(self, w: Write, expect: str, fires: int | None) -> Stored:
-        s = w.schedule
-        rev = self.scripts.upsert(s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, expect)
-        return Stored(s, str(rev), w.state, fires)
+        todo = plan_store(self.load_many([sid])[0], make, now, repair=repair)
+        if isinstance(todo, Stored):
+            return todo  # nothing to change: no new revision, no wake-up
+        return todo.stored(self.scripts.upsert(*todo.upsert_args()))
 
     def delete(self, sid: str) -> bool:
         """Remove a schedule; True when it existed. Its mark stays as a tombstone for the
         retention (`hasched._dedupe`), so re-creating it never re-enqueues a fire."""
         now = self.now_us()
-        raw = self.redis.hget(self.keys.defs, sid)
-        try:
-            window = _codec.decode(sid, raw).catchup_window if raw is not None else 0.0
-        except InvalidRecord:
-            window = MAX_SECONDS  # unreadable: keep the mark as long as any window could need
+        window = delete_window(sid, self.redis.hget(self.keys.defs, sid))
         expired = self.redis.zrangebyscore(self.keys.mark_tombstones, "-inf", now, start=0, num=TRIM_BATCH)
         gone = [str_if_bytes(cast(bytes, x)) for x in expired]
         return self.scripts.delete(sid, now + retention_us(window), now, gone)
@@ -172,22 +138,10 @@ class Store:
         Without `with_fires` the count of fires is not read (`Stored.fires` is None)."""
         if not ids:
             return []
-        k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        for key in (k.defs, k.rev, k.state, *((k.fires,) if with_fires else ())):
+        for key in load_keys(self.keys, with_fires):
             pipe.hmget(key, ids)
-        defs, revs, states, *counts = pipe.execute()
-        fires = [int(c or 0) for c in counts[0]] if with_fires else [None] * len(ids)
-        out: list[Stored | InvalidRecord | None] = []
-        for sid, raw, rev, state, count in zip(ids, defs, revs, states, fires, strict=True):
-            if raw is None:
-                out.append(None)
-                continue
-            try:
-                out.append(_stored(sid, raw, rev, state, count))
-            except InvalidRecord as e:
-                out.append(e)
-        return out
+        return decode_loaded(ids, pipe.execute(), with_fires)
 
     # -- listing: the id index (README: Redis data model) ---------------------------------------
 
@@ -257,6 +211,109 @@ class Store:
         pipe.scard(self.keys.paused)
         active, paused = pipe.execute()
         return {"active": int(active), "paused": int(paused)}
+
+
+# -- shared with the asyncio client (hasched.aio): everything but the Redis calls ---------------
+
+Maker = Callable[[Schedule | None], Schedule]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A write to make with the upsert script, expecting revision `expect` ("" none, "*" any)."""
+
+    write: Write
+    expect: str
+    fires: int | None
+
+    def upsert_args(self) -> tuple[str, str, str, int | None, bool, str]:
+        s, w = self.write.schedule, self.write
+        return s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, self.expect
+
+    def stored(self, rev: int) -> Stored:
+        return Stored(self.write.schedule, str(rev), self.write.state, self.fires)
+
+
+def whole(s: Schedule, replace: bool) -> Maker:
+    """Write `s` whole; over an existing schedule only when `replace`."""
+
+    def make(old: Schedule | None) -> Schedule:
+        if old is not None and not replace:
+            raise ScheduleExists(s.id)
+        return s
+
+    return make
+
+
+def changed(sid: str, change: Callable[[Schedule], Schedule]) -> Maker:
+    """Write `change(current)` over the current schedule `sid`."""
+
+    def make(old: Schedule | None) -> Schedule:
+        if old is None:
+            raise ScheduleNotFound(sid)
+        return change(old)
+
+    return make
+
+
+def pausing(paused: bool) -> Callable[[Schedule], Schedule]:
+    return lambda old: old if old.paused == paused else old.with_changes(paused=paused)
+
+
+def plan_store(loaded: Stored | InvalidRecord | None, make: Maker, now_us: int, *,
+               repair: bool) -> Stored | PendingWrite:  # fmt: skip
+    """What to write over what was read: the unchanged record itself when there is nothing to do.
+    An unreadable record is replaced whole when `repair`: that is how an operator repairs it."""
+    if isinstance(loaded, InvalidRecord):
+        if not repair:
+            raise loaded
+        return PendingWrite(plan_write(make(None), now_us), "*", 0)
+    if loaded is None:
+        return PendingWrite(plan_write(make(None), now_us), "", 0)
+    new = make(loaded.schedule)
+    if new is loaded.schedule:
+        return loaded
+    return PendingWrite(plan_write(new, now_us, loaded.schedule, loaded.state), loaded.rev, loaded.fires)
+
+
+def check_retry(e: ResponseError, sid: str, repair: bool) -> None:
+    """Return if the upsert script's refusal means "another writer got in between: again";
+    raise otherwise."""
+    reply = str(e)
+    if "EXISTS" in reply and not repair:
+        raise ScheduleExists(sid) from None
+    if "CONFLICT" not in reply and "EXISTS" not in reply:
+        raise e
+
+
+def delete_window(sid: str, raw: Any) -> float:
+    """The catch-up window of a schedule about to be deleted: how long its mark must stay."""
+    try:
+        return _codec.decode(sid, raw).catchup_window if raw is not None else 0.0
+    except InvalidRecord:
+        return MAX_SECONDS  # unreadable: keep the mark as long as any window could need
+
+
+def load_keys(k: Keys, with_fires: bool) -> tuple[str, ...]:
+    """The hashes `load_many` reads with HMGET, in the order `decode_loaded` takes them."""
+    return (k.defs, k.rev, k.state, *((k.fires,) if with_fires else ()))
+
+
+def decode_loaded(
+    ids: list[str], replies: list[Any], with_fires: bool
+) -> list[Stored | InvalidRecord | None]:
+    defs, revs, states, *counts = replies
+    fires = [int(c or 0) for c in counts[0]] if with_fires else [None] * len(ids)
+    out: list[Stored | InvalidRecord | None] = []
+    for sid, raw, rev, state, count in zip(ids, defs, revs, states, fires, strict=True):
+        if raw is None:
+            out.append(None)
+            continue
+        try:
+            out.append(_stored(sid, raw, rev, state, count))
+        except InvalidRecord as e:
+            out.append(e)
+    return out
 
 
 def _stored(sid: str, raw: Any, rev: Any, state: Any, fires: int | None) -> Stored:

@@ -14,6 +14,7 @@ from rq.queue import Queue
 from hasched import _codec
 from hasched._dedupe import retention_us
 from hasched._jobs import build_job, fire_meta
+from hasched._keys import Keys
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
 from hasched._plan import next_after
@@ -147,14 +148,7 @@ class Scheduler:
         s = self.get(id)
         keep = retention_us(s.catchup_window)
         now_us = self._store.scripts.trigger(s.id, self._store.now_us(), keep)  # recorded out of order
-        keys = self._store.keys
-        job = build_job(s, keys.trigger_job_id(s.id, now_us), self.connection, fire_meta(s, now_us, epoch=0))
-        pipe = self.connection.pipeline(transaction=True)
-        Queue(s.queue, connection=self.connection).enqueue_job(job, pipeline=pipe)
-        pipe.hincrby(keys.fires, s.id, 1)
-        pipe.hset(keys.last_job, s.id, job.id)
-        pipe.execute()
-        return job
+        return enqueue_trigger(self.connection, self._store.keys, s, now_us)
 
     def next_fire_times(self, id: str, n: int = 5, after: datetime | None = None) -> builtins.list[datetime]:
         """The next `n` nominal fire times of `id` strictly after `after` (default: now)."""
@@ -174,6 +168,17 @@ class Scheduler:
             else:
                 bad.append(x)
         return sorted(good, key=lambda d: str(d["id"])), bad
+
+
+def enqueue_trigger(connection: Redis, keys: Keys, s: Schedule, now_us: int) -> Job:
+    """Enqueue the manual run of `s` recorded at `now_us`, with RQ's own code, and count it."""
+    job = build_job(s, keys.trigger_job_id(s.id, now_us), connection, fire_meta(s, now_us, epoch=0))
+    pipe = connection.pipeline(transaction=True)
+    Queue(s.queue, connection=connection).enqueue_job(job, pipeline=pipe)
+    pipe.hincrby(keys.fires, s.id, 1)
+    pipe.hset(keys.last_job, s.id, job.id)
+    pipe.execute()
+    return job
 
 
 def make(*, id: str, func: Func, **fields: Any) -> Schedule:

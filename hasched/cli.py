@@ -25,6 +25,7 @@ examples:
   hasched schedule list
   hasched run --lease-ttl 10
   hasched web
+  hasched worker high default
 
 Every command takes --redis-url (or --sentinel and --sentinel-master) and --namespace; options
 also come from HASCHED_* environment variables, named in each command's --help.
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action="version", version=f"hasched {__version__}")
     root.set_defaults(usage_of=root)  # printed when no command is given
     sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in ("run", "status", "next", "schedule", "sync", "import-rq-scheduler", "web"):
+    for name in ("run", "worker", "status", "next", "schedule", "sync", "import-rq-scheduler", "web"):
         if name == "schedule":
             _add_schedule(_command(sub, name, []), common)
         else:

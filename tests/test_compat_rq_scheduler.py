@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import collections
 import re
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +17,10 @@ import pytest
 from cluster import Cluster
 from helpers import ledger, redis_now, wait_for
 from redis import Redis
+from redis_server import RedisServer
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 import hasched.compat.rq_scheduler as compat
 from hasched import Scheduler as HaschedScheduler
@@ -260,3 +266,59 @@ def test_a_job_scheduled_through_the_drop_in_runs_in_a_real_worker(cluster: Clus
     assert job.next_fire is not None
     assert datetime.fromisoformat(entries[0]["fire_time"]) == job.next_fire
     assert job not in Scheduler(connection=redis)  # a one-off that ran is no longer scheduled
+
+
+def test_returned_jobs_are_fetched_by_id_carry_meta_and_cancel(redis: Redis, scheduler: Scheduler) -> None:
+    one_off = scheduler.enqueue_at(
+        NOON, jobs.add, 1, b=2, job_id="add", meta={"owner": "me"}, queue_name="math"
+    )
+    fetched = Job.fetch(one_off.id, connection=redis)
+    assert (fetched.func_name, fetched.args, fetched.kwargs, fetched.origin) == (
+        "jobs.add",
+        (1,),
+        {"b": 2},
+        "math",
+    )
+    assert fetched.meta == {"owner": "me", "hasched_schedule_id": "add"}
+    assert fetched.get_status() == "scheduled"
+    assert (
+        0
+        < redis.ttl(fetched.key)
+        <= (NOON.replace(tzinfo=UTC) + timedelta(days=1) - datetime.now(UTC)).total_seconds() + 1
+    )
+    periodic = scheduler.cron("*/5 * * * *", jobs.record, id="five")
+    assert Job.fetch("five", connection=redis).meta["cron_string"] == "*/5 * * * *"
+    assert redis.ttl(Job.key_for("five")) == -1  # kept while the schedule lives
+    one_off.cancel()
+    periodic.cancel()
+    assert "add" not in scheduler and "five" not in scheduler
+    for sid in ("add", "five"):
+        with pytest.raises(NoSuchJobError):
+            Job.fetch(sid, connection=redis)
+    assert scheduler.count() == 0
+
+
+def test_run_burst_enqueues_what_is_due_once_and_returns(redis: Redis, scheduler: Scheduler) -> None:
+    due = scheduler.enqueue_in(timedelta(0), jobs.record, "due")
+    later = scheduler.enqueue_in(timedelta(hours=1), jobs.record, "later")
+    scheduler.run(burst=True)
+    queued = [Job.fetch(i, connection=redis) for i in Queue("default", connection=redis).job_ids]
+    assert [(j.meta["hasched_schedule_id"], j.args) for j in queued] == [(due.id, ("due",))]
+    assert later in scheduler and due not in scheduler
+    scheduler.run(burst=True)  # nothing more is due: nothing more enqueued
+    assert len(Queue("default", connection=redis).job_ids) == 1
+    assert redis.get("{hasched}:lease") is None  # the pass left: lease released
+
+
+def test_run_leads_until_sigterm(redis: Redis, redis_server: RedisServer) -> None:
+    code = ("from redis import Redis\nfrom hasched.compat.rq_scheduler import Scheduler\n"
+            f"Scheduler(connection=Redis.from_url({redis_server.url!r})).run()\n")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: redis.get("{hasched}:lease"), timeout=15)
+        Scheduler(connection=redis).enqueue_in(timedelta(0), jobs.record, "soon")
+        wait_for(lambda: Queue("default", connection=redis).count == 1, timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    assert redis.get("{hasched}:lease") is None

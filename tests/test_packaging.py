@@ -135,7 +135,7 @@ def test_wheel_does_not_publish_dev_tools(installed: Installed) -> None:
         (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
         lines = wheel.read(metadata).decode().splitlines()
     extras = [x.removeprefix("Provides-Extra: ") for x in lines if x.startswith("Provides-Extra:")]
-    assert extras == ["hiredis", "web"]
+    assert extras == ["hiredis", "web", "django"]
     assert "Requires-Dist: rq<4,>=2.0" in lines
 
 

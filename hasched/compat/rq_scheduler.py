@@ -1,54 +1,11 @@
 """rq-scheduler's `Scheduler` on top of hasched: `from hasched.compat.rq_scheduler import Scheduler`.
 
 The class keeps rq-scheduler's method names and arguments and stores hasched schedules in one
-namespace (default `hasched`); `hasched run` fires them. rq-scheduler's semantics (its cron
-dialect, its `repeat` count, naive times meaning UTC) live in `hasched.compat._dialect`, shared
-with `hasched import-rq-scheduler`.
-
-Behaviour that differs from rq-scheduler 0.14:
-
-- Run `hasched run` (on as many hosts as you like) instead of `rqscheduler`. The constructor's
-  `interval`, `name`, `job_class`, `queue_class` and `serializer` are accepted and ignored;
-  `namespace=` picks the hasched namespace.
-- Methods return a `ScheduledJob`, not an RQ `Job`: it has `id` (the schedule id), `func_name`,
-  `args`, `kwargs`, `origin`, `meta`, `timeout`, `result_ttl`, `ttl`, `description` and
-  `schedule` (the hasched `Schedule`). Each run is a new RQ job whose id derives from the fire;
-  its `job.meta["hasched_schedule_id"]` is the schedule id.
-- The function must have an importable dotted path: instance methods and callable objects are
-  rejected (`ValidationError` naming `func`), as are `depends_on`, `on_success`, `on_failure`
-  and `at_front`.
-- `args`, `kwargs` and `meta` are stored as JSON, not pickled: values that JSON would not give
-  back unchanged (sets, datetimes, tuples, non-string dict keys, NaN) raise `ValidationError`.
-- Ids (`id=`, `job_id=`) must match `[A-Za-z0-9_-]{1,128}`; generated ids are 32 hex digits.
-  Reusing an id replaces that schedule, as in rq-scheduler.
-- Fire times keep their sub-second part (rq-scheduler truncates them to whole seconds), an
-  `interval` may be fractional (rq-scheduler applies `int()`), and interval jobs fire at
-  `scheduled_time + k * interval` (rq-scheduler reschedules from the moment it enqueued, so
-  its times drift later by each poll's delay).
-- `repeat=n` means n runs in total (0 counts as 1), as in rq-scheduler; a negative `repeat`
-  (forever in rq-scheduler) is rejected.
-- Cron strings keep rq-scheduler's dialect (the `crontab` package): 5 fields, 6 with a year
-  last, 7 with seconds first and a year last. A year other than `*`, and a string that restricts
-  both day of month and day of week (rq-scheduler requires both to match, hasched either, like
-  cron) raise `ValidationError`, as do `crontab` extensions such as `L`.
-- Cron runs in UTC unless `use_local_timezone=True`, which uses this host's IANA time zone
-  (`ValidationError` if it cannot be told; `timezone=` names one explicitly), with cron's DST
-  rules. rq-scheduler 0.14 documents the same, but actually matches cron strings against the
-  scheduler host's local time in both cases; on a host set to UTC that makes no difference.
-- A one-off time in the past runs at once only within the catch-up window (1 day); an older one
-  is rejected (rq-scheduler runs any overdue job). After downtime, a recurring schedule runs its
-  latest missed fire once (rq-scheduler: also once), then keeps its own times.
-- `get_jobs`, `count` and `in` see every schedule of the namespace that will still fire (also
-  ones not made through this class); paused and finished schedules are not scheduled.
-  `get_jobs` returns an iterator over a snapshot; with `with_times` the times are aware UTC
-  datetimes (rq-scheduler: naive UTC) with their sub-second part.
-- `change_execution_time` moves a one-off, or re-anchors an interval schedule at the new time
-  with the runs it had left; on a cron schedule, or a job that is not scheduled, it raises
-  `ValidationError` (a `ValueError`, like rq-scheduler's error).
-- `result_ttl` and `ttl` must be whole seconds >= 1 or -1 (RQ also takes 0); `timeout` takes
-  RQ's forms (seconds, or text such as "10m").
-- "Due" is decided by Redis's clock, not the host's; several scheduler processes are safe, and
-  each fire is enqueued exactly once.
+namespace (default `hasched`); `hasched run`, `hasched worker`, an embedded instance or this
+class's own `run()` fire them. rq-scheduler's semantics (its cron dialect, its `repeat` count,
+naive times meaning UTC) live in `hasched.compat._dialect`, shared with `hasched
+import-rq-scheduler`. What behaves the same and what differs, and why: the README's table
+("Coming from rq-scheduler").
 """
 
 from __future__ import annotations
@@ -56,7 +13,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, overload
 
@@ -72,6 +29,7 @@ from hasched._triggers import US, from_us, to_us
 from hasched.api import Scheduler as HaschedScheduler
 from hasched.api import make
 from hasched.compat._dialect import as_utc, check_exact_json, fires_of_repeat, host_timezone, to_hasched_cron
+from hasched.compat._records import drop_record, run_instance, save_record
 from hasched.errors import ValidationError
 
 __all__ = ["ScheduledJob", "Scheduler"]
@@ -110,15 +68,22 @@ class ScheduledJob:
     description: str | None
     schedule: Schedule
     next_fire: datetime | None  # None once finished, or while paused
+    scheduler: Scheduler | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, stored: Stored) -> ScheduledJob:
+    def of(cls, stored: Stored, scheduler: Scheduler | None = None) -> ScheduledJob:
         """The job view of a stored schedule and its progress."""
         s, state = stored.schedule, stored.state
         left = None if s.repeat is None else max(s.repeat - state.n, 0)
         nxt = None if s.paused or state.next_us is None else from_us(state.next_us)
         return cls(s.id, s.func, tuple(s.args), dict(s.kwargs), s.queue, _meta(s, left), s.timeout,
-                   s.result_ttl, s.ttl, s.description, s, nxt)  # fmt: skip
+                   s.result_ttl, s.ttl, s.description, s, nxt, scheduler)  # fmt: skip
+
+    def cancel(self) -> None:
+        """Cancel the schedule, as `scheduler.cancel(job)` does."""
+        if self.scheduler is None:
+            raise ValidationError("job", f"{self.id} was not returned by a Scheduler; use scheduler.cancel")
+        self.scheduler.cancel(self)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ScheduledJob) and other.id == self.id
@@ -151,6 +116,7 @@ class Scheduler:
         self.connection = connection
         self.queue_name: str = queue.name if queue is not None else queue_name
         self.name = name or uuid.uuid4().hex
+        self.namespace = namespace
         self._api = HaschedScheduler(connection, namespace)
         self._store = Store(connection, namespace)
 
@@ -228,13 +194,17 @@ class Scheduler:
         check_exact_json("kwargs", dict(schedule.kwargs))
         check_exact_json("meta", dict(schedule.meta))
         self._api.add(schedule, replace=True)
-        return ScheduledJob.of(self._store.get_stored(schedule.id))
+        job = ScheduledJob.of(self._store.get_stored(schedule.id), self)
+        save_record(self.connection, schedule, job.meta)
+        return job
 
     # -- managing ------------------------------------------------------------------------------
 
     def cancel(self, job: Any) -> None:
         """Delete a schedule, given as a job from this class (or RQ) or as its id."""
-        self._api.cancel(_id_of(job))
+        sid = _id_of(job)
+        self._api.cancel(sid)
+        drop_record(self.connection, sid)
 
     def __contains__(self, item: Any) -> bool:
         """Whether `item` (a job or an id) is a schedule that will still fire."""
@@ -283,6 +253,12 @@ class Scheduler:
             changed = s.with_changes(start=when, repeat=left)
         self._api.add(changed, replace=True)
 
+    def run(self, burst: bool = False) -> None:
+        """rqscheduler's process, as a hasched instance in this one: lead when the lease is free
+        and enqueue what is due, until SIGINT or SIGTERM (handlers installed only when called
+        from the main thread, as rqscheduler's are). `burst`: one pass, then return."""
+        run_instance(self.connection, self.namespace, burst=burst)
+
     # -- reading -------------------------------------------------------------------------------
 
     def _pending(self, sid: str) -> Stored | None:
@@ -292,7 +268,7 @@ class Scheduler:
     def _due_by(self, until: Any) -> list[tuple[ScheduledJob, datetime]]:
         limit = self._until_us(until)
         due = [
-            (ScheduledJob.of(x), from_us(x.state.next_us))
+            (ScheduledJob.of(x, self), from_us(x.state.next_us))
             for x in self._store.iter_all()
             if isinstance(x, Stored) and _will_fire(x) and x.state.next_us is not None
             and (limit is None or x.state.next_us <= limit)

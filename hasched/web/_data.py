@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from redis import Redis
@@ -141,8 +141,9 @@ class Data:
         return Page(rows, rows[-1].id if more and rows else None)
 
     def _paged(self, q: ListQuery, limit: int) -> list[Any]:
-        found: list[Any] = self.scheduler.list(  # type: ignore[call-arg]  # the paged list, once merged
-            match=q.glob, queue=q.queue or None, state=q.state or None, limit=limit, after=q.after or None
+        state = cast(Any, q.state or None)  # checked against the states the list accepts
+        found: list[Any] = self.scheduler.list(
+            match=q.glob, queue=q.queue or None, state=state, limit=limit, after=q.after or None
         )
         return found
 
