@@ -8,6 +8,7 @@ O(due · log N) however many schedules are stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from hasched._dedupe import TRIM_BATCH, retention_us
 from hasched._keys import Keys
 from hasched._model import MAX_SECONDS, Schedule
 from hasched._plan import State
-from hasched._scripts import Scripts
+from hasched._scripts import AfterWrite, Scripts
 from hasched._write import Write, plan_write
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ScheduleNotFound
 
@@ -83,27 +84,46 @@ class Store:
         except InvalidRecord:
             raise ScheduleExists(s.id) from None  # an unreadable record is there; a replace repairs it
 
-    def update(self, sid: str, change: Callable[[Schedule], Schedule]) -> Stored:
-        """Store `change(current)` over the current schedule `sid` (ScheduleNotFound if none)."""
+    def update(self, sid: str, change: Callable[[Schedule], Schedule], note: str | None = None) -> Stored:
+        """Store `change(current)` over the current schedule `sid` (ScheduleNotFound if none);
+        a `note` is stored as its pause note with the write."""
 
         def changed(old: Schedule | None) -> Schedule:
             if old is None:
                 raise ScheduleNotFound(sid)
             return change(old)
 
-        return self._write(sid, changed, repair=False)
+        return self._write(sid, changed, repair=False, note=note)
 
-    def set_paused(self, sid: str, paused: bool) -> Stored:
-        """Pause, or resume from now: fires missed while paused are not enqueued."""
-        return self.update(sid, lambda old: old if old.paused == paused else old.with_changes(paused=paused))
+    def set_paused(self, sid: str, paused: bool, note: str | None = None) -> Stored:
+        """Pause (with an optional note), or resume from now: fires missed while paused are not
+        enqueued, they are recorded as one missed stretch. Pausing a paused schedule with a note
+        replaces its note."""
+        was_paused = False
 
-    def _write(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool) -> Stored:
+        def change(old: Schedule) -> Schedule:
+            nonlocal was_paused
+            was_paused = old.paused
+            return old if old.paused == paused else old.with_changes(paused=paused)
+
+        stored = self.update(sid, change, note)
+        if paused and was_paused and note is not None:
+            self.redis.hset(self.keys.stats(sid), "note", note)  # no write was needed: only the note
+        return stored
+
+    def pause_for(self, sid: str, note: str) -> None:
+        """Pause `sid` with `note` unless it is paused already (then its own note stays)."""
+        with contextlib.suppress(ScheduleNotFound):  # gone since
+            self.update(sid, lambda old: old if old.paused else old.with_changes(paused=True), note)
+
+    def _write(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool,
+               note: str | None = None) -> Stored:  # fmt: skip
         """Read, compute and write with the read revision as the expectation. A writer that got
         in between makes the script answer CONFLICT (or EXISTS, if it created the schedule), and
         the whole step is done again on what that writer stored."""
         for _ in range(MAX_WRITE_ATTEMPTS):
             try:
-                return self._write_once(sid, make, repair=repair)
+                return self._write_once(sid, make, repair=repair, note=note)
             except ResponseError as e:
                 reply = str(e)
                 if "EXISTS" in reply and not repair:
@@ -112,7 +132,8 @@ class Store:
                     raise
         raise ConcurrentUpdate(sid, MAX_WRITE_ATTEMPTS)
 
-    def _write_once(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool) -> Stored:
+    def _write_once(self, sid: str, make: Callable[[Schedule | None], Schedule], *, repair: bool,
+                    note: str | None) -> Stored:  # fmt: skip
         now = self.now_us()
         try:
             old = self._load(sid)
@@ -126,11 +147,19 @@ class Store:
         new = make(old.schedule)
         if new is old.schedule:
             return old  # nothing to change: no new revision, no wake-up
-        return self._store(plan_write(new, now, old.schedule, old.state), old.rev, old.fires)
+        flipped = old.schedule.paused != new.paused  # a pause or resume drops the note it had
+        return self._store(plan_write(new, now, old.schedule, old.state), old.rev, old.fires,
+                           note if new.paused else None, clear_note=flipped)  # fmt: skip
 
-    def _store(self, w: Write, expect: str, fires: int | None) -> Stored:
+    def _store(self, w: Write, expect: str, fires: int | None, note: str | None = None, *,
+               clear_note: bool = False) -> Stored:  # fmt: skip
         s = w.schedule
-        rev = self.scripts.upsert(s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, expect)
+        after: AfterWrite | None = AfterWrite(s.history, note, clear_note=clear_note, missed=w.missed)
+        if after == AfterWrite(s.history):
+            after = None  # nothing to record besides the schedule: the plain upsert
+        rev = self.scripts.upsert(
+            s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, expect, after
+        )
         return Stored(s, str(rev), w.state, fires)
 
     def delete(self, sid: str) -> bool:
