@@ -25,7 +25,7 @@ from rq.utils import utcparse
 
 from hasched._jobs import job_key
 from hasched._metrics import Metrics
-from hasched._runs import JobSeen, Run, decode, iso, observe
+from hasched._runs import ENDED, JobSeen, Run, decode, iso, observe
 from hasched._store import Store
 from hasched._triggers import US, to_us
 
@@ -200,9 +200,13 @@ def _results_key(job_id: str) -> str:
 
 
 def _needs_more(job: list[Any]) -> bool:
-    """The hash is gone (look in the registries), or the job failed without its text in the hash."""
-    status = job[0]
-    return status is None or (str_if_bytes(status) == "failed" and not job[3])
+    """The hash is gone (look in the registries), or the job ended without its end time (a
+    stopped job) or its failure's text in the hash: RQ's result stream has them."""
+    status, _, ended, exc_info = job
+    if status is None:
+        return True
+    status = str_if_bytes(status)
+    return (status in ENDED and not ended) or (status == "failed" and not exc_info)
 
 
 def _seen(job: list[Any], extra: list[Any] | None) -> JobSeen:
@@ -213,7 +217,7 @@ def _seen(job: list[Any], extra: list[Any] | None) -> JobSeen:
     if status is None:
         found = [name for (name, _), at in zip(_REGISTRIES, extra or [], strict=False) if at is not None]
         return JobSeen(None, None, result_ended, exc, found[0] if found else None)
-    return JobSeen(str_if_bytes(status), _time(started), _time(ended), exc)
+    return JobSeen(str_if_bytes(status), _time(started), _time(ended) or result_ended, exc)
 
 
 def _result(stream: list[Any]) -> tuple[str | None, int | None]:
