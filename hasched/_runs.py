@@ -40,10 +40,12 @@ class Run:
     error: str | None = None
 
     def encode(self) -> str:
-        """The stored form: [fire, kind letter, epoch, enqueued, status, started, ended, error]."""
+        """The stored form: [fire, kind letter, epoch, enqueued, status, started, ended, error],
+        the three later times as µs after the fire (short numbers: a smaller history)."""
+        f = self.fire_us
         return json.dumps(
-            [self.fire_us, _LETTERS[self.kind], self.epoch, self.enqueued_us, self.status,
-             self.started_us, self.ended_us, self.error], separators=_COMPACT,
+            [f, _LETTERS[self.kind], self.epoch, _after(self.enqueued_us, f), self.status,
+             _after(self.started_us, f), _after(self.ended_us, f), self.error], separators=_COMPACT,
         )  # fmt: skip
 
     @property
@@ -74,7 +76,16 @@ def decode(raw: bytes | str) -> Record:
     if data[0] == "m":
         return Missed(data[1], int(data[2]), int(data[3]), int(data[4]))
     fire, letter, epoch, enqueued, status, started, ended, error = data
-    return Run(int(fire), KINDS[letter], int(epoch), enqueued, status, started, ended, error)
+    f = int(fire)
+    return Run(f, KINDS[letter], int(epoch), _at(enqueued, f), status, _at(started, f), _at(ended, f), error)
+
+
+def _after(us: int | None, fire_us: int) -> int | None:
+    return None if us is None else us - fire_us
+
+
+def _at(delta: int | None, fire_us: int) -> int | None:
+    return None if delta is None else fire_us + int(delta)
 
 
 def fold(head: Record | None, new: Missed) -> Missed | None:
