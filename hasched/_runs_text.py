@@ -6,19 +6,24 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-COLUMNS = ("FIRE TIME", "KIND", "STATUS", "STARTED", "ENDED", "JOB", "DETAIL")
+COLUMNS = ("FIRE TIME (UTC)", "KIND", "STATUS", "STARTED", "ENDED", "JOB", "DETAIL")
+
+
+def _short(iso: str | None) -> str:
+    """An ISO UTC time as `2026-11-29 22:30:51.088` (the JSON keeps the full form)."""
+    return "-" if iso is None else f"{iso[:10]} {iso[11:23]}"
 
 
 def row(r: dict[str, Any]) -> tuple[str, ...]:
     """One record (as `Scheduler.history` gives it) in the table's columns."""
     if r["kind"] == "missed":
         fires = f"{r['count']} fire" + ("s" if r["count"] != 1 else "")
-        span = r["first_fire_time"]
+        span = _short(r["first_fire_time"])
         if r["last_fire_time"] != r["first_fire_time"]:
-            span += f" .. {r['last_fire_time']}"
+            span += f" .. {_short(r['last_fire_time'])[11:]}"
         return (span, "missed", "missed", "-", "-", "-", f"{fires} not enqueued ({r['reason']})")
     detail = r["error"] or ("overlap: the previous job was still running" if r["status"] == "skipped" else "")
-    return (r["fire_time"], r["kind"], r["status"], r["started_at"] or "-", r["ended_at"] or "-",
+    return (_short(r["fire_time"]), r["kind"], r["status"], _short(r["started_at"]), _short(r["ended_at"]),
             r["job_id"] or "-", detail)  # fmt: skip
 
 
