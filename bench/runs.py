@@ -13,7 +13,7 @@ What is measured:
 * **leader CPU**: user + system time of the `hasched run` process from `/proc/<pid>/stat`, over a
   window of `--seconds` (default 60), as a share of one core. First with nothing in flight, then
   with 50 runs in flight: 50 one-off schedules fire, their jobs stay in RQ's queue (no worker
-  runs them), and the tracker reads all 50 every pass (at least once a second) just as it would
+  runs them), and the tracker reads all 50 every pass (at least every 2 seconds) just as it would
   read started ones.
 * **bytes per schedule**: `used_memory` from `INFO memory` before and after writing them.
 * **bytes per run record**: 1,000 schedules given 100 ended run records each (a full default

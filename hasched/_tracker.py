@@ -30,7 +30,7 @@ from hasched._store import Store
 from hasched._triggers import US, to_us
 
 READ_BATCH = 1000  # in-flight entries looked at per pass
-TRACK_INTERVAL = 1.0  # seconds between passes at most while runs are in flight
+TRACK_INTERVAL = 2.0  # seconds between passes at most while runs are in flight
 _REGISTRIES = (
     ("finished", FinishedJobRegistry),
     ("failed", FailedJobRegistry),
@@ -79,6 +79,7 @@ class Tracker:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cursor = 0
+        self._parsed: dict[tuple[str, str], InFlight] = {}  # entries read last pass, by their text
 
     def track(self, lease_value: str) -> TrackReport:
         """One pass: read the in-flight runs, write what changed, apply pauses asked for."""
@@ -106,12 +107,17 @@ class Tracker:
 
     def _parse(self, raw: dict[Any, Any]) -> list[InFlight]:
         """The entries read; one that cannot be read (written by a newer version?) is dropped."""
-        entries, bad = [], []
+        entries, bad, parsed = [], [], {}
         for job_id, value in raw.items():
+            key = (str_if_bytes(job_id), str_if_bytes(value))
             try:
-                entries.append(InFlight.parse(str_if_bytes(job_id), str_if_bytes(value)))
+                entry = self._parsed.get(key) or InFlight.parse(*key)
             except (ValueError, KeyError, TypeError, AssertionError):
                 bad.append(job_id)
+                continue
+            entries.append(entry)
+            parsed[key] = entry
+        self._parsed = parsed  # an idle pass decodes nothing it decoded before
         if bad:
             self._store.redis.hdel(self._store.keys.in_flight, *bad)
         return entries
