@@ -143,7 +143,9 @@ def add_history(p: ArgumentParser) -> None:
 
 def add_pause(p: ArgumentParser) -> None:
     add_id(p)
-    p.add_argument("--note", metavar="TEXT", help="who paused it and why, shown until the resume (default: no note)")
+    p.add_argument(
+        "--note", metavar="TEXT", help="who paused it and why, shown until the resume (default: no note)"
+    )
 
 
 def add_import(p: ArgumentParser) -> None:
