@@ -82,7 +82,7 @@ def commit(store: Store, lease: Lease, work: list[tuple[Stored, JobTemplate, lis
         batch.add(stored, plan, template, None)
     reply = store.scripts.commit(batch.keys, batch.args)
     pipe = store.redis.pipeline(transaction=False)
-    pipe.delete("rq:queue:default")
+    pipe.delete("rq:queue:default", store.keys.in_flight)  # as the tracker would once the jobs end
     for fire in batch.fires:
         pipe.delete(job_key(fire.job_id))
     pipe.execute()

@@ -13,6 +13,7 @@ from typing import Any
 
 from cluster import Cluster
 from helpers import redis_now
+from history_check import check_history
 from jobs import LEDGER
 from redis import Redis
 
@@ -48,6 +49,7 @@ class Verdict:
     max_gap_s: float = 0.0
     gaps_s: list[float] = field(default_factory=list)
     max_lag_s: float = 0.0
+    history: int = 0  # run-history problems (chaos/history_check.py)
     examples: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -129,6 +131,8 @@ class Workload:
         v.gaps_s = failover_gaps(entries, faults)
         v.max_gap_s = max(v.gaps_s, default=0.0)
         v.max_lag_s = max_lag(entries, faults)
+        problems = check_history(self.redis, self.namespace, self.expected, list(ran.elements()))
+        v.history, v.examples = len(problems), v.examples + problems[:5]
         return v
 
 
@@ -192,7 +196,7 @@ def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
     """Every expected fire enqueued exactly once and run exactly once. When Redis itself was
     killed, RQ may lose a job a worker was running (its status stays 'started'/'failed'): that
     is RQ's execution, after hasched's enqueue, and is allowed only then."""
-    assert v.duplicates == v.missing == v.unexpected == 0, f"{v.row()}\n{v.examples}"
+    assert v.duplicates == v.missing == v.unexpected == v.history == 0, f"{v.row()}\n{v.examples}"
     assert v.expected > 0 and v.enqueued == v.expected
     lost = v.worker_lost if redis_died else 0
     assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"

@@ -53,11 +53,17 @@ ABOUT: dict[str, tuple[str, str]] = {
   hasched schedule list --match 'report-*' --state failing
   hasched schedule list --limit 100 --after report-0099
   hasched schedule list --json | jq -r '.[].id'"""),
-    "schedule show": ("show one schedule, with its next fire and fire count", """\
+    "schedule show": ("show one schedule: its fields, run counters, last outcomes, recent runs and "
+                      "upcoming fires", """\
   hasched schedule show nightly
-  hasched schedule show nightly --json | jq .next_fire"""),
+  hasched schedule show nightly --json | jq .last_failure"""),
+    "schedule history": ("show what happened to a schedule's fires, newest first", """\
+  hasched schedule history nightly
+  hasched schedule history nightly -n 100 --json | jq -r '.[] | select(.status == "failed") | .error'"""),
     "schedule rm": ("remove a schedule", "  hasched schedule rm nightly"),
-    "schedule pause": ("pause a schedule: no fire until resumed", "  hasched schedule pause nightly"),
+    "schedule pause": ("pause a schedule: no fire until resumed", """\
+  hasched schedule pause nightly
+  hasched schedule pause nightly --note 'ana: db migration until 14:00'"""),
     "schedule resume": ("resume a paused schedule, from now", "  hasched schedule resume nightly"),
     "schedule trigger": ("enqueue one extra run now; print its RQ job id", "  hasched schedule trigger x"),
 }  # fmt: skip
@@ -205,6 +211,23 @@ def add_list(p: ArgumentParser) -> None:
                         "with the same columns and no header)")  # fmt: skip
 
 
+def add_history(p: ArgumentParser) -> None:
+    add_id(p)
+    p.add_argument(
+        "-n", type=count, default=20, metavar="N", help="how many records, 1 to 10000 (default: %(default)s)"
+    )
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list of records (default: a table on a terminal, else "
+                        "tab-separated lines with the same columns and no header)")  # fmt: skip
+
+
+def add_pause(p: ArgumentParser) -> None:
+    add_id(p)
+    p.add_argument(
+        "--note", metavar="TEXT", help="who paused it and why, shown until the resume (default: no note)"
+    )
+
+
 def add_import(p: ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="report what would be imported, write nothing")
     p.add_argument(
@@ -322,6 +345,16 @@ def add_schedule(p: ArgumentParser) -> None:
         p.add_argument(opt, type=whole_seconds, metavar="SECONDS", help=f"{what}, in seconds (default: RQ's)")
     p.add_argument("--description", metavar="TEXT", help="free text, shown by show (default: none)")
     p.add_argument("--paused", action="store_true", help="create it paused")
+    p.add_argument(
+        "--pause-on-failure", action="store_true", help="pause it, with a note, when one of its runs fails"
+    )
+    p.add_argument(
+        "--history",
+        type=count,
+        default=100,
+        metavar="N",
+        help="run records kept, 1 to 10000 (default: %(default)s)",
+    )
     p.add_argument("--replace", action="store_true", help="replace a schedule with the same id")
 
 
@@ -359,7 +392,8 @@ OPTIONS: dict[str, Callable[[ArgumentParser], None]] = {
     "schedule list": add_list,
     "schedule show": add_show,
     "schedule rm": add_id,
-    "schedule pause": add_id,
+    "schedule history": add_history,
+    "schedule pause": add_pause,
     "schedule resume": add_id,
     "schedule trigger": add_id,
 }

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from hasched import _listing, _log
+from hasched import _listing, _log, _runs_text
 from hasched._connect import connect
 from hasched._daemon import Daemon
 from hasched._faults import FaultHooks
@@ -215,6 +215,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         "failure_ttl": args.failure_ttl,
         "description": args.description,
         "paused": args.paused,
+        "pause_on_failure": args.pause_on_failure,
+        "history": args.history,
         "timezone": args.tz,
         "cron": args.cron,
         "every": args.every,
@@ -257,11 +259,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     d = _scheduler(args).describe(args.id)
+    _print_json(d) if args.json else print("\n".join(_runs_text.show_lines(d)))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    records = _scheduler(args).history(args.id, args.n)
     if args.json:
-        _print_json(d)
-    else:
-        for key in sorted(d):
-            print(f"{key}: {json.dumps(d[key])}")
+        _print_json(records)
+        return 0
+    lines = _runs_text.render(records, table=sys.stdout.isatty())
+    if lines:
+        print("\n".join(lines))
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    print(_scheduler(args).pause(args.id, note=args.note).id)
     return 0
 
 
@@ -306,7 +320,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "schedule list": cmd_list,
     "schedule show": cmd_show,
     "schedule rm": _simple(_rm),
-    "schedule pause": _simple(Scheduler.pause),
+    "schedule history": cmd_history,
+    "schedule pause": cmd_pause,
     "schedule resume": _simple(Scheduler.resume),
     "schedule trigger": _simple(lambda s, sid: s.trigger(sid).id),  # prints the RQ job id
 }

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, stamp
 from hasched._keys import Keys
+from hasched._model import Schedule
 from hasched._plan import Plan
+from hasched._runs import Run
 from hasched._store import Stored, encode_state
 from hasched._triggers import to_us
 
@@ -40,6 +42,12 @@ class Outcome:
     stale: list[Fire] = field(default_factory=list)
 
 
+def in_flight_prefix(s: Schedule) -> str:
+    """What an in-flight entry holds before the run record: "id<TAB>queue<TAB>0|1<TAB>" (ids and
+    queue names have no tab), the 1 meaning pause_on_failure."""
+    return f"{s.id}\t{s.queue}\t{int(s.pause_on_failure)}\t"
+
+
 class Batch:
     """KEYS and ARGV for one run of `commit.lua` (see its header for the layout)."""
 
@@ -54,6 +62,7 @@ class Batch:
             keys.last_job,
             queues_set_key(),
             keys.out_of_order,
+            keys.in_flight,
         ]
         self._index: dict[str, int] = {}
         self._head: list[Any] = [lease_value, to_us(now), stamp(now)]
@@ -61,6 +70,7 @@ class Batch:
         self._template_args: list[Any] = []
         self._args: list[Any] = []
         self._epoch = epoch
+        self._now_us = to_us(now)
         self.fires: list[Fire] = []
         self.schedules = 0
 
@@ -89,11 +99,17 @@ class Batch:
         number, mark = self._template(template), self._key(self._keys.mark(s.id))
         state = encode_state(plan.state)
         self._args += [s.id, stored.rev, state, due, overlap, number, mark, len(plan.fires)]
+        runs, stats = self._key(self._keys.runs(s.id)), self._key(self._keys.stats(s.id))
+        self._args += [runs, stats, s.history, in_flight_prefix(s), len(plan.stretches)]
+        for m in plan.stretches:
+            self._args += [m.reason, str(m.first_us), str(m.last_us), m.count]
         for fire in plan.fires:
             fire_us = fire.fire_us
             job_id = self._keys.job_id(s.id, fire_us)
             legacy, job = self._key(self._keys.legacy_claim(s.id, fire_us)), self._key(job_key(job_id))
             self._args += [str(fire_us), legacy, job, job_id, template.meta(s, fire_us, self._epoch)]
+            run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued")
+            self._args += [run.encode(), replace(run, enqueued_us=None, status="skipped").encode()]
             self.fires.append(Fire(s.id, fire_us, fire.due_us, s.queue, job_id))
         self.schedules += 1
 

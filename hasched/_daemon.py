@@ -30,6 +30,7 @@ from hasched._systemd import (
     stall_limit,
 )
 from hasched._tick import Ticker, TickReport
+from hasched._tracker import TRACK_INTERVAL, Tracker, report_runs
 from hasched._triggers import US
 from hasched._waker import Waker
 from hasched.errors import HaschedError
@@ -46,6 +47,7 @@ class Daemon:
         self.store = Store(redis, settings.connection.namespace)
         self.lease = Lease(self.store.scripts, self.instance_id, settings.lease_ttl)
         self.ticker = Ticker(self.store, redis, settings.faults)
+        self.tracker = Tracker(self.store)
         self.metrics = metrics if metrics is not None else Metrics()
         self.log = _log.get(instance_id=self.instance_id)
         self.notifier = notifier if notifier is not None else Notifier({})  # {}: off unless given
@@ -258,11 +260,18 @@ class Daemon:
                 return 0.0
             if not report.full or self.lease.renew_due():
                 break
+        runs = self.tracker.track(self.lease.value)
+        report_runs(runs, self.metrics, self.log)
+        if runs.fenced:
+            self._lost("fenced")
+            return 0.0
         earliest = self.store.earliest_due()
         now_us = self.store.now_us()
         self.metrics.tick_duration.observe(time.perf_counter() - started)
         self.metrics.next_fire.set(0 if earliest is None else (earliest - now_us) / US)
         to_fire = self.settings.lease_ttl if earliest is None else (earliest - now_us) / US
+        if runs.in_flight:
+            to_fire = min(to_fire, TRACK_INTERVAL)  # see ends within a few seconds of them
         return min(to_fire, self.lease.seconds_to_renew())
 
     def _record(self, report: TickReport, read_at: float) -> None:

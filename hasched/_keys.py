@@ -77,12 +77,6 @@ class Keys:
         return f"{self._p}:ids"
 
     @property
-    def last_status(self) -> str:
-        """HASH schedule id -> status of its latest run (`failed`, `finished`, ...), for the
-        `failing` filter of a listing."""
-        return f"{self._p}:last_status"
-
-    @property
     def invalid(self) -> str:
         """SET of schedule ids whose record could not be read; they are out of `due` until fixed."""
         return f"{self._p}:invalid"
@@ -102,6 +96,28 @@ class Keys:
         """ZSET "id|fire" of a fire enqueued out of order ("id|t<µs>" for a manual trigger)
         -> µs after which the record may be dropped."""
         return f"{self._p}:ooo"
+
+    def runs(self, schedule_id: str) -> str:
+        """LIST of the schedule's run records, newest first, capped at its `history`
+        (compact JSON, `hasched._runs`)."""
+        return f"{self._p}:runs:{schedule_id}"
+
+    def stats(self, schedule_id: str) -> str:
+        """HASH of the schedule's run counters, `last_success` (µs), `last_failure` (JSON) and
+        `note` (why it is paused)."""
+        return f"{self._p}:stats:{schedule_id}"
+
+    @property
+    def in_flight(self) -> str:
+        """HASH RQ job id -> JSON [schedule id, queue, pause on failure, its run record] of every
+        run whose end has not been seen yet: what the leader's tracker reads each pass."""
+        return f"{self._p}:inflight"
+
+    @property
+    def pausing(self) -> str:
+        """HASH schedule id -> note: pauses asked for by a failed run (pause_on_failure), applied
+        by the leader as a client write."""
+        return f"{self._p}:pausing"
 
     def legacy_claim(self, schedule_id: str, fire_us: int) -> str:
         """STRING marker hasched 0.1 wrote per fire (7-day TTL); still honoured, never written."""

@@ -9,6 +9,9 @@ from hasched import __version__
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # The Redis operations `hasched_redis_errors_total{op}` distinguishes (the daemon's loop steps).
 REDIS_OPS = ("lease", "heartbeat", "tick")
+# Run waits and durations: from a few ms to a day.
+RUN_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0)
+RUN_ENDS = ("finished", "failed", "stopped", "canceled", "unknown")
 TICK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -60,6 +63,23 @@ class Metrics:
         self.schedules_invalid = Counter(
             "hasched_schedules_invalid", "Stored schedules skipped as unreadable", registry=r
         )
+        self.runs = Counter(
+            "hasched_runs", "Run ends observed, by queue and status (leader)", ["queue", "status"], registry=r
+        )
+        self.run_wait = Histogram(
+            "hasched_run_wait_seconds",
+            "Enqueue to a worker starting the job: whether the workers keep up (leader)",
+            ["queue"],
+            buckets=RUN_BUCKETS,
+            registry=r,
+        )
+        self.run_duration = Histogram(
+            "hasched_run_duration_seconds", "Job start to end (leader)", ["queue"], buckets=RUN_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+        self.runs_in_flight = Gauge(
+            "hasched_runs_in_flight", "Runs enqueued whose end has not been seen yet (leader)", registry=r
+        )
         self.build_info = Gauge("hasched_build_info", "Always 1", ["version"], registry=r)
         self.build_info.labels(version=__version__).set(1)
         self._prime()
@@ -77,3 +97,7 @@ class Metrics:
         for op in REDIS_OPS:
             self.redis_errors.labels(op=op)
         self.fires_enqueued.labels(queue="default")
+        for status in RUN_ENDS:
+            self.runs.labels(queue="default", status=status)
+        self.run_wait.labels(queue="default")
+        self.run_duration.labels(queue="default")

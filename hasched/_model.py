@@ -21,6 +21,8 @@ QUEUE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_PAYLOAD_BYTES = 64 * 1024
 MIN_EVERY = 0.01
 DEFAULT_CATCHUP_WINDOW = 86400.0
+DEFAULT_HISTORY = 100
+MAX_HISTORY = 10_000
 # Upper bounds that keep every computed time inside what datetimes and µs integers can hold.
 MAX_SECONDS = 10 * 366 * 86400.0
 MIN_YEAR, MAX_YEAR = 1970, 9000
@@ -53,6 +55,8 @@ class Schedule:
     catchup_window: float = DEFAULT_CATCHUP_WINDOW
     overlap: Overlap = "allow"
     paused: bool = False
+    pause_on_failure: bool = False
+    history: int = DEFAULT_HISTORY
     timeout: int | None = None
     result_ttl: int | None = None
     ttl: int | None = None
@@ -189,8 +193,11 @@ def _check_policies(s: Schedule) -> None:
         )
     if not _is_finite(s.jitter) or not 0 <= s.jitter <= MAX_SECONDS:
         raise ValidationError("jitter", f"must be seconds from 0 to {MAX_SECONDS:.0f}, got {s.jitter!r}")
-    if not isinstance(s.paused, bool):
-        raise ValidationError("paused", f"must be true or false, got {s.paused!r}")
+    for name in ("paused", "pause_on_failure"):
+        if not isinstance(getattr(s, name), bool):
+            raise ValidationError(name, f"must be true or false, got {getattr(s, name)!r}")
+    if not _is_int(s.history) or not 1 <= s.history <= MAX_HISTORY:
+        raise ValidationError("history", f"must be a whole number from 1 to {MAX_HISTORY}, got {s.history!r}")
     if not isinstance(s.source, str) or not ID_RE.fullmatch(s.source):
         raise ValidationError("source", f"must match [A-Za-z0-9_-]{{1,128}}, got {s.source!r}")
 

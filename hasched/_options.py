@@ -49,6 +49,10 @@ class ScheduleOptions(TypedDict, total=False):
     """"skip": no fire while the previous job is queued or running (default "allow")."""
     paused: bool
     """Store the schedule paused."""
+    pause_on_failure: bool
+    """Pause the schedule when one of its runs fails, with a note naming the job (default False)."""
+    history: int
+    """How many run records to keep, 1 to 10,000 (default 100)."""
     timeout: int | timedelta | None
     """RQ job timeout, whole seconds (-1: none)."""
     result_ttl: int | timedelta | None

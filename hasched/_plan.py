@@ -12,6 +12,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from hasched._model import Schedule
+from hasched._runs import Missed
 from hasched._triggers import US, from_us, jitter_us, next_cron, next_every, parse_cron, to_us
 
 MAX_FIRES_PER_TICK = 1000
@@ -47,6 +48,7 @@ class Plan:
     first_missed_us: int | None = None  # the earliest missed fire, for the log
     state: State = State(None)
     due_us: int | None = None
+    stretches: tuple[Missed, ...] = ()  # the missed fires as run records, oldest first
 
 
 @lru_cache(maxsize=512)
@@ -105,6 +107,7 @@ def plan(s: Schedule, state: State, now_us: int) -> Plan:
     window_start = now_us - round(s.catchup_window * US)
     pending: list[FireTime] = []
     missed, first_missed = 0, None
+    stretches: list[Missed] = []
     nxt, n = state.next_us, state.n
     due = _due(s, nxt)
     while due is not None and due <= now_us and not _exhausted(s, n):
@@ -113,7 +116,10 @@ def plan(s: Schedule, state: State, now_us: int) -> Plan:
         assert nxt is not None  # a due time is only had for a fire time
         if nxt < window_start:
             first_missed = nxt if first_missed is None else first_missed
-            skipped, nxt, n = _skip_to_window(s, nxt, n, window_start)
+            skipped, last, new_next, n = _skip_to_window(s, nxt, n, window_start)
+            if skipped:
+                stretches.append(Missed("catchup_window", nxt, last, skipped))
+            nxt = new_next
             missed, due = missed + skipped, _due(s, nxt)
             if nxt is not None and nxt < window_start:
                 break  # walked as far as one tick may: the next tick carries on from here
@@ -125,9 +131,11 @@ def plan(s: Schedule, state: State, now_us: int) -> Plan:
         nxt = due = None
     more = due is not None and due <= now_us  # cut short: more overdue fires follow
     fires, dropped = _apply_catchup(s, pending, now_us, more)
-    if dropped and first_missed is None:
-        first_missed = pending[0].fire_us  # a policy keeps the latest fires, so the earliest are dropped
-    return Plan(fires, missed + dropped, first_missed if missed + dropped else None, State(nxt, n), due)
+    if dropped:  # a policy keeps the latest fires, so the earliest are dropped
+        first_missed = pending[0].fire_us if first_missed is None else first_missed
+        stretches.append(Missed("catchup_policy", pending[0].fire_us, pending[dropped - 1].fire_us, dropped))
+    first = first_missed if missed + dropped else None
+    return Plan(fires, missed + dropped, first, State(nxt, n), due, tuple(stretches))
 
 
 def _due(s: Schedule, nominal_us: int | None) -> int | None:
@@ -138,8 +146,9 @@ def _exhausted(s: Schedule, n: int) -> bool:
     return s.repeat is not None and n >= s.repeat
 
 
-def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[int, int | None, int]:
-    """Count fires older than the catch-up window as missed and move past them."""
+def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[int, int, int | None, int]:
+    """Count fires older than the catch-up window as missed and move past them: (how many, the
+    last of them, the next fire, fires consumed)."""
     if s.every is not None:
         step = every_us(s.every)
         count = (window_start - nxt + step - 1) // step
@@ -148,18 +157,20 @@ def _skip_to_window(s: Schedule, nxt: int, n: int, window_start: int) -> tuple[i
         if s.end is not None:
             count = min(count, max(0, (to_us(s.end) - nxt) // step + 1))  # no fires after end
         new_next = nxt + count * step
+        last = nxt + max(0, count - 1) * step
         if s.end is not None and new_next > to_us(s.end):
-            return count, None, n + count
-        return count, new_next, n + count
-    count = 0
+            return count, last, None, n + count
+        return count, last, new_next, n + count
+    count, last = 0, nxt
     cur: int | None = nxt
     while cur is not None and cur < window_start and not _exhausted(s, n + count):
         if count >= _MAX_MISSED_WALK:
             if s.repeat is not None:
-                return count, cur, n + count  # every missed fire counts against repeat
-            return count, next_after(s, window_start - 1), n + count
+                return count, last, cur, n + count  # every missed fire counts against repeat
+            return count, last, next_after(s, window_start - 1), n + count
+        last = cur
         cur, count = next_after(s, cur), count + 1
-    return count, cur, n + count
+    return count, last, cur, n + count
 
 
 def _apply_catchup(

@@ -12,17 +12,24 @@ from importlib import resources
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.utils import str_if_bytes
 
 from hasched._keys import Keys, parse_lease
+from hasched._runs import Missed
 
-_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex")
+_NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
+          "track", "after_write", "trigger_run")  # fmt: skip
+# The scripts that write run records start with the shared functions of runs_lib.lua.
+_WITH_RUNS_LIB = ("commit", "track", "after_write", "trigger_run")
 
 
 def source(name: str) -> str:
-    """The text of script `name` (hasched/lua/<name>.lua)."""
-    return resources.files("hasched").joinpath("lua", f"{name}.lua").read_text()
+    """The text of script `name` (hasched/lua/<name>.lua), after runs_lib.lua when it writes runs."""
+    lua = resources.files("hasched").joinpath("lua")
+    text = lua.joinpath(f"{name}.lua").read_text()
+    return lua.joinpath("runs_lib.lua").read_text() + text if name in _WITH_RUNS_LIB else text
 
 
 # The KEYS and ARGV of the client-side scripts, built in one place for the sync `Scripts` and
@@ -43,6 +50,11 @@ def delete_call(k: Keys, sid: str, keep_until_us: int, now_us: int, expired: lis
     return keys, [sid, keep_until_us, now_us, *expired]
 
 
+def delete_also(k: Keys, sid: str) -> list[str]:
+    """What goes with a deleted schedule in the same MULTI: its run history and counters."""
+    return [k.runs(sid), k.stats(sid)]
+
+
 def trigger_call(k: Keys, sid: str, now_us: int, keep_us: int) -> Call:
     return [k.out_of_order], [sid, now_us, keep_us]
 
@@ -56,11 +68,22 @@ class Grant:
     holder: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class AfterWrite:
+    """What a client write records besides the schedule (after_write.lua)."""
+
+    cap: int  # the schedule's history
+    note: str | None = None  # a pause note to set
+    clear_note: bool = False  # drop the pause note (a resume)
+    missed: Missed | None = None  # the fires that fell due while paused
+
+
 class Scripts:
     """The registered scripts of one Redis connection and namespace."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.keys = keys
+        self._redis = redis
         self._s: dict[str, Script] = {n: redis.register_script(source(n)) for n in _NAMES}
 
     def acquire(self, instance_id: str, ttl_ms: int, min_epoch: int) -> Grant:
@@ -85,18 +108,29 @@ class Scripts:
         """Record a heartbeat; returns its time in ms on Redis's clock."""
         return int(self._s["heartbeat"](keys=[self.keys.instances], args=[instance_id, forget_after_ms]))
 
-    def upsert(
-        self, sid: str, definition: str, state: str, due_us: int | None, paused: bool, expect: str
-    ) -> int:
-        """Write a schedule's definition and progress; returns its new revision."""
+    def upsert(self, sid: str, definition: str, state: str, due_us: int | None, paused: bool, expect: str,
+               after: AfterWrite | None = None) -> int:  # fmt: skip
+        """Write a schedule's definition and progress; returns its new revision. With `after`,
+        what the write records besides (pause note, fires missed while paused) goes with it in
+        one MULTI."""
         keys, args = upsert_call(self.keys, sid, definition, state, due_us, paused, expect)
-        return int(self._s["upsert"](keys=keys, args=args))
+        if after is None:
+            return int(self._s["upsert"](keys=keys, args=args))
+        pipe = self._redis.pipeline(transaction=True)
+        self._s["upsert"](keys=keys, args=args, client=pipe)
+        self._after_write(pipe, sid, expect, after)
+        rev, _ = pipe.execute()
+        return int(rev)
 
     def delete(self, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> bool:
         """Remove a schedule, keeping its mark until `keep_until_us`; first drop the `expired`
         tombstones (ids read from `mark_tombstones` with a score at or before now)."""
         keys, args = delete_call(self.keys, sid, keep_until_us, now_us, expired)
-        return bool(self._s["delete"](keys=keys, args=args))
+        pipe = self._redis.pipeline(transaction=True)  # its history goes with it
+        self._s["delete"](keys=keys, args=args, client=pipe)
+        pipe.delete(*delete_also(self.keys, sid))
+        existed, _ = pipe.execute()
+        return bool(existed)
 
     def reindex_step(self, mode: str, position: str, count: int) -> tuple[str, int]:
         """One step of rebuilding the id index: `add` indexes one HSCAN step of the definitions
@@ -112,6 +146,24 @@ class Scripts:
         (`now_us`, or just after it when another trigger of `sid` took that µs)."""
         keys, args = trigger_call(self.keys, sid, now_us, keep_us)
         return int(self._s["trigger"](keys=keys, args=args))
+
+    def _after_write(self, pipe: Pipeline, sid: str, expect: str, after: AfterWrite) -> None:
+        k = self.keys
+        mode = "set" if after.note is not None else ("clear" if after.clear_note else "keep")
+        m = after.missed
+        lost = ["", "", "", ""] if m is None else [m.reason, str(m.first_us), str(m.last_us), m.count]
+        args = [sid, expect, mode, after.note or "", after.cap, *lost]
+        self._s["after_write"](keys=[k.rev, k.runs(sid), k.stats(sid)], args=args, client=pipe)
+
+    def trigger_run(self, pipe: Pipeline, sid: str, job_id: str, record: str, prefix: str, cap: int) -> None:
+        """Queue, on the MULTI that enqueues a manual trigger's job, its run record."""
+        k = self.keys
+        keys = [k.in_flight, k.runs(sid), k.stats(sid)]
+        self._s["trigger_run"](keys=keys, args=[job_id, record, prefix, cap], client=pipe)
+
+    def track(self, keys: list[str], args: list[Any]) -> str:
+        """Run the tracker's update script on a prepared batch (see `hasched._tracker`)."""
+        return str_if_bytes(self._s["track"](keys=keys, args=args))
 
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""

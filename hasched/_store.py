@@ -8,6 +8,7 @@ O(due · log N) however many schedules are stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ from hasched import _codec
 from hasched._clock import redis_now_us
 from hasched._dedupe import TRIM_BATCH, retention_us
 from hasched._keys import Keys
-from hasched._model import MAX_SECONDS, Schedule
+from hasched._model import MAX_SECONDS, Schedule, parse_datetime
 from hasched._plan import State
-from hasched._scripts import Scripts
+from hasched._scripts import AfterWrite, Scripts
+from hasched._triggers import to_us
 from hasched._write import Write, plan_write
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ScheduleNotFound
 
@@ -77,31 +79,49 @@ class Store:
         except InvalidRecord:
             raise ScheduleExists(s.id) from None  # an unreadable record is there; a replace repairs it
 
-    def update(self, sid: str, change: Callable[[Schedule], Schedule]) -> Stored:
-        """Store `change(current)` over the current schedule `sid` (ScheduleNotFound if none)."""
-        return self._write(sid, changed(sid, change), repair=False)
+    def update(self, sid: str, change: Callable[[Schedule], Schedule], note: str | None = None) -> Stored:
+        """Store `change(current)` over the current schedule `sid` (ScheduleNotFound if none);
+        a `note` is stored as its pause note with the write."""
+        return self._write(sid, changed(sid, change), repair=False, note=note)
 
-    def set_paused(self, sid: str, paused: bool) -> Stored:
-        """Pause, or resume from now: fires missed while paused are not enqueued."""
-        return self.update(sid, pausing(paused))
+    def set_paused(self, sid: str, paused: bool, note: str | None = None) -> Stored:
+        """Pause (with an optional note), or resume from now: fires missed while paused are not
+        enqueued, they are recorded as one missed stretch. Pausing a paused schedule with a note
+        replaces its note."""
+        was_paused = False
 
-    def _write(self, sid: str, make: Maker, *, repair: bool) -> Stored:
+        def change(old: Schedule) -> Schedule:
+            nonlocal was_paused
+            was_paused = old.paused
+            return pausing(paused)(old)
+
+        stored = self.update(sid, change, note)
+        if paused and was_paused and note is not None:
+            self.redis.hset(self.keys.stats(sid), "note", note)  # no write was needed: only the note
+        return stored
+
+    def pause_for(self, sid: str, note: str) -> None:
+        """Pause `sid` with `note` unless it is paused already (then its own note stays)."""
+        with contextlib.suppress(ScheduleNotFound):  # gone since
+            self.update(sid, pausing(True), note)
+
+    def _write(self, sid: str, make: Maker, *, repair: bool, note: str | None = None) -> Stored:
         """Read, compute and write with the read revision as the expectation. A writer that got
         in between makes the script answer CONFLICT (or EXISTS, if it created the schedule), and
         the whole step is done again on what that writer stored."""
         for _ in range(MAX_WRITE_ATTEMPTS):
             try:
-                return self._write_once(sid, make, repair=repair)
+                return self._write_once(sid, make, repair=repair, note=note)
             except ResponseError as e:
                 check_retry(e, sid, repair)
         raise ConcurrentUpdate(sid, MAX_WRITE_ATTEMPTS)
 
-    def _write_once(self, sid: str, make: Maker, *, repair: bool) -> Stored:
+    def _write_once(self, sid: str, make: Maker, *, repair: bool, note: str | None) -> Stored:
         now = self.now_us()
-        todo = plan_store(self.load_many([sid])[0], make, now, repair=repair)
+        todo = plan_store(self.load_many([sid])[0], make, now, repair=repair, note=note)
         if isinstance(todo, Stored):
             return todo  # nothing to change: no new revision, no wake-up
-        return todo.stored(self.scripts.upsert(*todo.upsert_args()))
+        return todo.stored(self.scripts.upsert(*todo.upsert_args(), todo.after()))
 
     def delete(self, sid: str) -> bool:
         """Remove a schedule; True when it existed. Its mark stays as a tombstone for the
@@ -156,8 +176,12 @@ class Store:
         return [str_if_bytes(i) for i in ids]
 
     def last_statuses(self, ids: list[str]) -> list[str | None]:
-        """The status of each schedule's latest run, where one is known."""
-        return [None if v is None else str_if_bytes(v) for v in self.redis.hmget(self.keys.last_status, ids)]
+        """How each schedule's latest ended run ended (`finished` or `failed`), where one did:
+        from the last success and last failure the tracker keeps with its counters."""
+        pipe = self.redis.pipeline(transaction=False)
+        for sid in ids:
+            pipe.hmget(self.keys.stats(sid), "last_success", "last_failure")
+        return [latest_end(success, failure) for success, failure in pipe.execute()]
 
     def ensure_index(self, batch: int = 1000) -> int:
         """Build the id index where it does not match the definitions (a namespace written by a
@@ -213,6 +237,15 @@ class Store:
         return {"active": int(active), "paused": int(paused)}
 
 
+def latest_end(success: bytes | None, failure: bytes | None) -> str | None:
+    """`failed` when the last failure (JSON with its ISO time) is later than the last success
+    (µs), `finished` when a success is the later, None when no run ended yet."""
+    if failure is None:
+        return None if success is None else "finished"
+    failed_us = to_us(parse_datetime("last_failure", json.loads(failure)["time"]))
+    return "failed" if success is None or failed_us > int(success) else "finished"
+
+
 # -- shared with the asyncio client (hasched.aio): everything but the Redis calls ---------------
 
 Maker = Callable[[Schedule | None], Schedule]
@@ -225,6 +258,14 @@ class PendingWrite:
     write: Write
     expect: str
     fires: int | None
+    note: str | None = None  # a pause note to store with the write
+    clear_note: bool = False  # a pause or resume drops the note it had
+
+    def after(self) -> AfterWrite | None:
+        """What the write records besides the schedule; None when nothing (the plain upsert)."""
+        s = self.write.schedule
+        after = AfterWrite(s.history, self.note, clear_note=self.clear_note, missed=self.write.missed)
+        return None if after == AfterWrite(s.history) else after
 
     def upsert_args(self) -> tuple[str, str, str, int | None, bool, str]:
         s, w = self.write.schedule, self.write
@@ -261,7 +302,7 @@ def pausing(paused: bool) -> Callable[[Schedule], Schedule]:
 
 
 def plan_store(loaded: Stored | InvalidRecord | None, make: Maker, now_us: int, *,
-               repair: bool) -> Stored | PendingWrite:  # fmt: skip
+               repair: bool, note: str | None = None) -> Stored | PendingWrite:  # fmt: skip
     """What to write over what was read: the unchanged record itself when there is nothing to do.
     An unreadable record is replaced whole when `repair`: that is how an operator repairs it."""
     if isinstance(loaded, InvalidRecord):
@@ -273,7 +314,9 @@ def plan_store(loaded: Stored | InvalidRecord | None, make: Maker, now_us: int, 
     new = make(loaded.schedule)
     if new is loaded.schedule:
         return loaded
-    return PendingWrite(plan_write(new, now_us, loaded.schedule, loaded.state), loaded.rev, loaded.fires)
+    flipped = loaded.schedule.paused != new.paused
+    write = plan_write(new, now_us, loaded.schedule, loaded.state)
+    return PendingWrite(write, loaded.rev, loaded.fires, note if new.paused else None, clear_note=flipped)
 
 
 def check_retry(e: ResponseError, sid: str, repair: bool) -> None:

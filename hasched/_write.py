@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hasched._model import Schedule
-from hasched._plan import State, due_time, initial_state, next_after
+from hasched._plan import State, due_time, every_us, initial_state, next_after
+from hasched._runs import Missed
 from hasched._triggers import US, from_us, to_us
 from hasched.errors import ValidationError
+
+MAX_PAUSED_WALK = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,7 @@ class Write:
     schedule: Schedule
     state: State
     due_us: int | None
+    missed: Missed | None = None  # the fires that fell due while paused, on a resume
 
 
 def plan_write(
@@ -38,15 +42,40 @@ def plan_write(
     - Otherwise the progress is kept as it is: nothing re-fires, nothing is skipped.
     """
     s = _with_start(new, old, now_us)
+    missed = None
     if old is None or old_state is None or old.trigger_key() != s.trigger_key():
         _check_at_not_stale(s, now_us)
         state = initial_state(s, now_us)
     elif old.paused and not s.paused:
         state = State(next_after(s, now_us - 1), old_state.n)
+        missed = paused_stretch(s, old_state, now_us)
     else:
         state = old_state
     due = None if s.paused or state.next_us is None else due_time(s, state.next_us)
-    return Write(s, state, due)
+    return Write(s, state, due, missed)
+
+
+def paused_stretch(s: Schedule, old: State, now_us: int) -> Missed | None:
+    """The fires that fell due while `s` was paused (from its pending fire up to now), as one
+    missed record; None when there were none. Cron fires are counted up to MAX_PAUSED_WALK."""
+    first = old.next_us
+    if first is None or first >= now_us:
+        return None
+    left = None if s.repeat is None else s.repeat - old.n
+    if left is not None and left <= 0:
+        return None
+    if s.every is not None:
+        step = every_us(s.every)
+        count = (now_us - 1 - first) // step + 1
+        if s.end is not None:
+            count = min(count, max(0, (to_us(s.end) - first) // step + 1))
+        count = count if left is None else min(count, left)
+        return Missed("paused", first, first + (count - 1) * step, count) if count else None
+    count, last = 0, first
+    cur: int | None = first
+    while cur is not None and cur < now_us and count < MAX_PAUSED_WALK and (left is None or count < left):
+        count, last, cur = count + 1, cur, next_after(s, cur)
+    return Missed("paused", first, last, count)
 
 
 def keep_interval_start(s: Schedule, old: Schedule | None) -> Schedule:

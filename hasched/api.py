@@ -11,7 +11,8 @@ from redis import Redis
 from rq.job import Job
 from rq.queue import Queue
 
-from hasched import _codec
+from hasched import _codec, _history
+from hasched._commit import in_flight_prefix
 from hasched._dedupe import retention_us
 from hasched._jobs import build_job, fire_meta
 from hasched._keys import Keys
@@ -19,10 +20,14 @@ from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
 from hasched._plan import next_after
 from hasched._query import ListState, Query, page
+from hasched._runs import Run
+from hasched._scripts import Scripts
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import Store, Stored
 from hasched._triggers import from_us, to_us
 from hasched.errors import InvalidRecord, ValidationError
+
+MAX_NOTE = 1024
 
 __all__ = ["Func", "ScheduleChanges", "ScheduleOptions", "Scheduler", "Seconds"]
 
@@ -127,9 +132,12 @@ class Scheduler:
         query = Query(match=match, queue=queue, state=state, limit=limit, after=after)
         return [x.schedule for x in page(self._store, query).found]
 
-    def pause(self, id: str) -> Schedule:
-        """Stop firing `id` until resumed."""
-        return self._store.set_paused(id, True).schedule
+    def pause(self, id: str, note: str | None = None) -> Schedule:
+        """Stop firing `id` until resumed; `note` (who, why; at most 1024 characters) is shown
+        wherever the pause is, until the resume."""
+        if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+            raise ValidationError("note", f"must be text of at most {MAX_NOTE} characters", schedule_id=id)
+        return self._store.set_paused(id, True, note).schedule
 
     def resume(self, id: str) -> Schedule:
         """Fire `id` again from now on; fires missed while paused are not enqueued."""
@@ -150,13 +158,27 @@ class Scheduler:
         now_us = self._store.scripts.trigger(s.id, self._store.now_us(), keep)  # recorded out of order
         return enqueue_trigger(self.connection, self._store.keys, s, now_us)
 
+    def history(self, id: str, n: int = 20) -> builtins.list[dict[str, Any]]:
+        """The `n` newest run records of `id`, newest first (README: Runs and history).
+
+        A run: `{"fire_time", "kind", "job_id", "epoch", "enqueued_at", "status", "started_at",
+        "ended_at", "error"}`; a stretch of missed fires: `{"kind": "missed", "status": "missed",
+        "first_fire_time", "last_fire_time", "count", "reason"}`. Times are ISO 8601 UTC or None.
+        """
+        return _history.history(self._store, id, n)
+
     def next_fire_times(self, id: str, n: int = 5, after: datetime | None = None) -> builtins.list[datetime]:
         """The next `n` nominal fire times of `id` strictly after `after` (default: now)."""
         return next_fire_times(self.get(id), n, after or from_us(self._store.now_us()))
 
     def describe(self, id: str) -> dict[str, Any]:
-        """The schedule as JSON-ready fields plus `next_fire` and `fires` (for `show --json`)."""
-        return describe(self._store.get_stored(id))
+        """The schedule as JSON-ready fields plus `next_fire` and `fires` (for `show --json`), and
+        what happened to its fires: `counters` ({enqueued, finished, failed, missed, skipped,
+        triggered}), `last_success` (ISO or None), `last_failure` ({"time", "error", "job_id"} or
+        None), `recent` (the 10 newest run records), `upcoming` (the next 10 fire times) and
+        `pause_note` (None unless paused with a note)."""
+        stored = self._store.get_stored(id)
+        return {**describe(stored), **_history.summary(self._store, stored)}
 
     def describe_all(self) -> tuple[builtins.list[dict[str, Any]], builtins.list[InvalidRecord]]:
         """Every stored schedule described, and the unreadable ones."""
@@ -171,12 +193,15 @@ class Scheduler:
 
 
 def enqueue_trigger(connection: Redis, keys: Keys, s: Schedule, now_us: int) -> Job:
-    """Enqueue the manual run of `s` recorded at `now_us`, with RQ's own code, and count it."""
+    """Enqueue the manual run of `s` recorded at `now_us`, with RQ's own code, count it and write
+    its run record, in one MULTI (the job and its record exist together or not at all)."""
     job = build_job(s, keys.trigger_job_id(s.id, now_us), connection, fire_meta(s, now_us, epoch=0))
     pipe = connection.pipeline(transaction=True)
     Queue(s.queue, connection=connection).enqueue_job(job, pipeline=pipe)
     pipe.hincrby(keys.fires, s.id, 1)
     pipe.hset(keys.last_job, s.id, job.id)
+    run = Run(now_us, "trigger", 0, now_us, "queued").encode()
+    Scripts(connection, keys).trigger_run(pipe, s.id, job.id, run, in_flight_prefix(s), s.history)
     pipe.execute()
     return job
 

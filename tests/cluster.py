@@ -153,7 +153,9 @@ class Cluster:
         except urllib.error.URLError:
             return None
 
-    def start_worker(self, name: str | None = None) -> Proc:
+    def start_worker(self, name: str | None = None, worker_class: str = "rq.worker.SimpleWorker") -> Proc:
+        """An `rq worker` on the cluster's queues (a forking `rq.worker.Worker` can have a job
+        stopped with `send_stop_job_command`; the default runs jobs in its own process)."""
         name = name or f"worker{len(self.workers)}"
         args = [
             str(BIN / "rq"),
@@ -163,7 +165,7 @@ class Cluster:
             "--name",
             f"{name}-{os.getpid()}-{time.monotonic_ns()}",
             "-w",
-            "rq.worker.SimpleWorker",
+            worker_class,
             "--path",
             str(HERE),
             *self.queues,

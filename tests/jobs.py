@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from datetime import UTC
 
 from rq import get_current_job
@@ -41,3 +42,27 @@ def fail(message: str = "boom") -> None:
 
 def add(a: int, b: int) -> int:
     return a + b
+
+
+def fail_deep(message: str = "deep trouble") -> None:
+    """Fails with a multi-line exception text: the last line is what a run record keeps."""
+    raise ValueError(f"first line\nsecond line\n{message}")
+
+
+def wait_until_stopped(limit: float = 60.0) -> None:
+    """Runs until RQ stops it (send_stop_job_command), or `limit` seconds pass."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def wait_for_key(key: str, limit: float = 60.0) -> str:
+    """Runs until the test sets `key` in Redis (so a test decides when the job ends)."""
+    job = get_current_job()
+    assert job is not None
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if job.connection.exists(key):
+            return "done"
+        time.sleep(0.02)
+    raise TimeoutError(f"{key} never set")

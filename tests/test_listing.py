@@ -3,6 +3,7 @@ the index for a namespace written before it existed. Real Redis throughout."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -93,7 +94,17 @@ def test_failing_reads_the_latest_run_status(redis: Redis) -> None:
     for sid in ("a", "b", "c"):
         add(s, sid)
     assert s.list(state="failing") == []  # no run known yet
-    redis.hset(Store(redis, NS).keys.last_status, mapping={"a": "failed", "b": "finished", "gone": "failed"})
+    keys = Store(redis, NS).keys
+
+    def failure(at: str) -> str:  # as the tracker writes it
+        return json.dumps({"time": at, "error": "RuntimeError: boom", "job_id": "j"})
+
+    t1, t2 = "2026-01-01T00:00:00+00:00", "2026-01-01T00:01:00+00:00"
+    t1_us, t2_us = 1_767_225_600_000_000, 1_767_225_660_000_000
+    redis.hset(keys.stats("a"), mapping={"last_success": t1_us, "last_failure": failure(t2)})
+    redis.hset(keys.stats("b"), mapping={"last_success": t2_us, "last_failure": failure(t1)})
+    redis.hset(keys.stats("c"), mapping={"last_success": t1_us})
+    redis.hset(keys.stats("gone"), mapping={"last_failure": failure(t1)})
     assert [x.id for x in s.list(state="failing")] == ["a"]
 
 

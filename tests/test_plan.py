@@ -25,6 +25,7 @@ from hasched._plan import (
     next_after,
     plan,
 )
+from hasched._runs import Missed
 from hasched._triggers import US, from_us, jitter_us, next_cron, parse_cron, to_us
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -123,7 +124,8 @@ def test_skip_enqueues_nothing_one_microsecond_past_the_grace() -> None:
     now = T0_US + 600 * S + ON_TIME_GRACE_US + 1
     p = plan(s, State(T0_US), now)
     expected = Plan(fires=[], missed=11, first_missed_us=T0_US, state=State(T0_US + 660 * S, 11),
-                    due_us=T0_US + 660 * S)  # fmt: skip
+                    due_us=T0_US + 660 * S,
+                    stretches=(Missed("catchup_policy", T0_US, T0_US + 600 * S, 11),))  # fmt: skip
     assert p == expected
 
 
@@ -330,7 +332,8 @@ def test_late_at_fires_within_the_window(catchup: str) -> None:
 def test_at_older_than_the_window_is_missed() -> None:
     s = sched(at=T0, catchup="all", catchup_window=60.0)
     p = plan(s, State(T0_US), T0_US + 61 * S)
-    assert p == Plan(fires=[], missed=1, first_missed_us=T0_US, state=State(None, 1), due_us=None)
+    assert p == Plan(fires=[], missed=1, first_missed_us=T0_US, state=State(None, 1), due_us=None,
+                     stretches=(Missed("catchup_window", T0_US, T0_US, 1),))  # fmt: skip
 
 
 @pytest.mark.parametrize(

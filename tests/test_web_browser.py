@@ -15,7 +15,6 @@ from web_helpers import TOKEN, Served, chrome, need, screenshot
 
 from hasched import Scheduler
 from hasched.web import create_app
-from hasched.web._data import Data
 
 pytestmark = pytest.mark.slow
 XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
@@ -71,7 +70,6 @@ def reload_until(driver: Any, wanted: str, timeout: float = 20) -> None:
 
 def test_manage_schedules_of_a_running_cluster(driver: Any, running: Cluster, redis: Redis) -> None:
     scheduler = Scheduler(redis)
-    notes = Data(redis, "hasched").has_pause_note
     with Served(create_app(redis, token=TOKEN)) as served:
         sign_in(driver, served)
         body = text(driver)
@@ -86,13 +84,12 @@ def test_manage_schedules_of_a_running_cluster(driver: Any, running: Cluster, re
         assert "Europe/Paris" in page and ("03:00:00 CET" in page or "03:00:00 CEST" in page)
         screenshot(driver, "schedule")
 
-        if notes:
-            driver.find_element("name", "note").send_keys("DB migration, back at 6")
+        driver.find_element("name", "note").send_keys("DB migration, back at 6")
         driver.find_element("css selector", "button[value=pause]").click()
         wait_for(lambda: "Paused." in text(driver))
         assert scheduler.get("nightly-report").paused is True
-        if notes:  # the core stores pause notes from the runs work on
-            assert "DB migration, back at 6" in text(driver)
+        assert scheduler.describe("nightly-report")["pause_note"] == "DB migration, back at 6"
+        assert "DB migration, back at 6" in text(driver)
         screenshot(driver, "schedule-paused")
 
         driver.find_element("css selector", "button[value=resume]").click()
@@ -108,7 +105,8 @@ def test_manage_schedules_of_a_running_cluster(driver: Any, running: Cluster, re
 
         driver.get(f"{served.url}/schedules/broken-export")
         driver.find_element("css selector", "button[value=trigger]").click()
-        reload_until(driver, "RuntimeError: export failed: disk full")
+        reload_until(driver, "RuntimeError: export failed: disk full")  # the run record's error
+        assert Scheduler(redis).history("broken-export", n=1)[0]["status"] == "failed"
         screenshot(driver, "schedule-failing")
 
         driver.get(f"{served.url}/schedules/weekly-cleanup")
@@ -148,8 +146,7 @@ def test_read_only_shows_no_action(driver: Any, running: Cluster, redis: Redis) 
 def test_injected_markup_never_runs(driver: Any, redis: Redis) -> None:
     s = Scheduler(redis)
     s.every("xss", 3600, "jobs.record", args=list(XSS), kwargs={"k": XSS[1]}, description=" ".join(XSS))
-    if Data(redis, "hasched").has_pause_note:
-        s.pause("xss", note=" ".join(XSS))  # type: ignore[call-arg]
+    s.pause("xss", note=" ".join(XSS))
     with Served(create_app(redis, token=TOKEN)) as served:
         sign_in(driver, served)
         for path in ("/", "/schedules/xss"):

@@ -17,7 +17,6 @@ from web_helpers import TOKEN, Page, Served
 
 from hasched import Scheduler
 from hasched.web import create_app
-from hasched.web._data import Data
 
 XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 
@@ -109,8 +108,7 @@ def test_read_only_shows_no_action_and_refuses_every_post(redis: Redis) -> None:
 def test_stored_markup_is_shown_as_text(redis: Redis) -> None:
     s = Scheduler(redis)
     s.every("xss", 3600, "jobs.record", args=list(XSS), kwargs={"k": XSS[1]}, description=" ".join(XSS))
-    if Data(redis, "hasched").has_pause_note:
-        s.pause("xss", note=XSS[0])  # type: ignore[call-arg]
+    s.pause("xss", note=XSS[0])
     with Served(create_app(redis)) as served, httpx.Client(base_url=served.url) as c:
         for path in ("/", "/schedules/xss", "/schedules/xss/delete"):
             html = c.get(path).text

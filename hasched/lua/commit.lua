@@ -6,9 +6,12 @@
 -- fire at or below its schedule's mark (the latest fire committed in order), or recorded as
 -- enqueued out of order, or carrying a claim marker of hasched 0.1, is claimed; any other fire
 -- is enqueued (or skipped for overlap) and moves the mark up to it.
+-- Each fire's run record goes into the schedule's history in this same step (runs_lib.lua), and an
+-- enqueued one into the in-flight hash the leader's tracker follows: a failover can neither lose
+-- nor double a record.
 -- KEYS[1] lease, KEYS[2] rev hash, KEYS[3] state hash, KEYS[4] due zset, KEYS[5] fires hash,
--- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys, KEYS[8] out-of-order zset;
--- then the keys the batch names by index.
+-- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys, KEYS[8] out-of-order zset,
+-- KEYS[9] in-flight hash; then the keys the batch names by index.
 -- ARGV[1] lease value "instance_id|epoch" this batch was planned under
 -- ARGV[2] now in µs (Redis's clock): out-of-order records expiring before it are trimmed
 -- ARGV[3] RQ timestamp text for created_at/enqueued_at
@@ -17,8 +20,11 @@
 -- then: number of schedules; then for each schedule:
 --   id, expected revision, new state JSON, new due µs ('' = finished),
 --   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none),
---   template number, KEYS index of its mark hash, fire count; then for each fire (in order):
---   nominal fire µs, KEYS index of its 0.1 claim marker, job key index, job id, serialised meta
+--   template number, KEYS index of its mark hash, fire count, KEYS index of its history list,
+--   KEYS index of its stats hash, history cap, in-flight value prefix ("id\tqueue\tpause\t"),
+--   number of missed stretches, then each: reason, first µs, last µs, count;
+--   then for each fire (in order): nominal fire µs, KEYS index of its 0.1 claim marker,
+--   job key index, job id, serialised meta, its run record if enqueued, if skipped
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
 --          S schedule changed since it was read (nothing done for it); or 'F' alone when the
 --          lease is not held with this epoch (nothing done at all).
@@ -66,24 +72,35 @@ for _ = 1, nschedules do
   local id, rev, state, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local overlap, tpl = tonumber(ARGV[i + 4]), templates[tonumber(ARGV[i + 5])]
   local mark_key, nfires = KEYS[tonumber(ARGV[i + 6])], tonumber(ARGV[i + 7])
-  i = i + 8
+  local runs, stats = KEYS[tonumber(ARGV[i + 8])], KEYS[tonumber(ARGV[i + 9])]
+  local cap, prefix, nmissed = ARGV[i + 10], ARGV[i + 11], tonumber(ARGV[i + 12])
+  i = i + 13
   local fresh = redis.call('HGET', KEYS[2], id) == rev
+  for _ = 1, nmissed do
+    if fresh then push_missed(runs, stats, cap, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
+    i = i + 4
+  end
   local mark = fresh and redis.call('HGET', mark_key, id)
   local prev, enqueued, last_id, moved = nil, 0, nil, false
   if overlap > 0 then prev = KEYS[overlap] end
   for _ = 1, nfires do
     local fire, legacy_claim = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
     local job, job_id, meta = KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3], ARGV[i + 4]
-    i = i + 5
+    local run, skipped_run = ARGV[i + 5], ARGV[i + 6]
+    i = i + 7
     if not fresh then
       out[#out + 1] = 'S'
     elseif claimed(id, mark, fire, legacy_claim) then
       out[#out + 1] = 'C'
     else
       if overlap >= 0 and prev and busy(prev) then
+        push_record(runs, cap, skipped_run)
+        redis.call('HINCRBY', stats, 'skipped', 1)
         out[#out + 1] = 'O'
       else
         enqueue(tpl, job, job_id, meta)
+        push_record(runs, cap, run)
+        redis.call('HSET', KEYS[9], job_id, prefix .. run)
         enqueued, last_id, prev = enqueued + 1, job_id, job
         out[#out + 1] = 'E'
       end
@@ -92,6 +109,7 @@ for _ = 1, nschedules do
   end
   if moved then redis.call('HSET', mark_key, id, mark) end
   if enqueued > 0 then
+    redis.call('HINCRBY', stats, 'enqueued', enqueued)
     redis.call('HINCRBY', KEYS[5], id, enqueued)
     redis.call('HSET', KEYS[6], id, last_id)
   end

@@ -62,8 +62,8 @@ def handlers(ui: Ui) -> dict[str, Handler]:
 
     async def pause(request: Request, sid: str, form: dict[str, str]) -> str:
         note = form.get("note", "").strip()[:MAX_NOTE]
-        kept = await run_in_threadpool(data.pause, sid, note)
-        return _to(request, sid, done="paused" if kept or not note else "paused-no-note")
+        await run_in_threadpool(data.pause, sid, note)
+        return _to(request, sid, done="paused")
 
     async def resume(request: Request, sid: str, form: dict[str, str]) -> str:
         await run_in_threadpool(data.resume, sid)

@@ -22,7 +22,6 @@ Handler = Callable[[Request], Response]
 # What an action did, shown at the top of the page it lands on (?done=...).
 DONE = {
     "paused": "Paused.",
-    "paused-no-note": "Paused. This version of hasched does not store pause notes; the note was not kept.",
     "resumed": "Resumed: it fires again from its next fire time.",
     "triggered": "Triggered: one extra run was enqueued now.",
     "deleted": "Deleted.",
@@ -52,8 +51,7 @@ def schedule(ui: Ui) -> Handler:
         detail = ui.data.detail(request.path_params["sid"])
         p = request.query_params
         return ui.render(request, "schedule.html", d=detail, s=detail.row.described,
-                         done=DONE.get(p.get("done", "")), job=p.get("job"),
-                         notes=ui.data.has_pause_note)  # fmt: skip
+                         done=DONE.get(p.get("done", "")), job=p.get("job"))  # fmt: skip
 
     return page
 
