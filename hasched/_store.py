@@ -105,6 +105,11 @@ class Store:
         with contextlib.suppress(ScheduleNotFound):  # gone since
             self.update(sid, pausing(True), note)
 
+    def update_with(self, sid: str, make: Maker, repair: bool) -> Stored:
+        """Write what `make` computes over the current record (the asyncio client's writes that
+        record something besides the schedule come here)."""
+        return self._write(sid, make, repair=repair)
+
     def _write(self, sid: str, make: Maker, *, repair: bool, note: str | None = None) -> Stored:
         """Read, compute and write with the read revision as the expectation. A writer that got
         in between makes the script answer CONFLICT (or EXISTS, if it created the schedule), and

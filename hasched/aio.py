@@ -28,11 +28,12 @@ from redis.exceptions import ResponseError
 from redis.utils import str_if_bytes
 from rq.job import Job
 
-from hasched._dedupe import TRIM_BATCH, retention_us
+from hasched._dedupe import retention_us
 from hasched._keys import Keys
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
-from hasched._scripts import Call, delete_call, source, trigger_call, upsert_call
+from hasched._query import ListState
+from hasched._scripts import Call, source, trigger_call, upsert_call
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import (
     MAX_WRITE_ATTEMPTS,
@@ -41,13 +42,12 @@ from hasched._store import (
     changed,
     check_retry,
     decode_loaded,
-    delete_window,
     load_keys,
-    pausing,
     plan_store,
     whole,
 )
 from hasched._triggers import US, from_us
+from hasched.api import Scheduler as SyncScheduler
 from hasched.api import describe, enqueue_trigger, make, next_fire_times
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ScheduleNotFound, ValidationError
 
@@ -64,6 +64,7 @@ class Scheduler:
             name: connection.register_script(source(name)) for name in ("upsert", "delete", "trigger")
         }
         self._sync: redis.Redis | None = None
+        self._sync_api: SyncScheduler | None = None
 
     @classmethod
     def from_url(cls, url: str, namespace: str = DEFAULT_NAMESPACE, **redis_kwargs: Any) -> Scheduler:
@@ -129,30 +130,37 @@ class Scheduler:
         """The stored schedule `id` (ScheduleNotFound if there is none)."""
         return (await self._get_stored(id)).schedule
 
-    async def list(self) -> builtins.list[Schedule]:
-        """Every readable stored schedule, sorted by id."""
-        found = [x.schedule for x in await self._load_all() if isinstance(x, Stored)]
-        return sorted(found, key=lambda s: s.id)
+    async def list(
+        self,
+        *,
+        match: str | None = None,
+        queue: str | None = None,
+        state: ListState | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+    ) -> builtins.list[Schedule]:
+        """The readable stored schedules in id order, filtered and paged as
+        `hasched.Scheduler.list` does (each page costs O(page))."""
+        sync = self._sync_scheduler()
+        return await asyncio.to_thread(
+            lambda: sync.list(match=match, queue=queue, state=state, limit=limit, after=after)
+        )
 
-    async def pause(self, id: str) -> Schedule:
-        """Stop firing `id` until resumed."""
-        return (await self._write(id, changed(id, pausing(True)), repair=False)).schedule
+    async def pause(self, id: str, note: str | None = None) -> Schedule:
+        """Stop firing `id` until resumed, with an optional note (see `hasched.Scheduler.pause`)."""
+        return await asyncio.to_thread(self._sync_scheduler().pause, id, note)
 
     async def resume(self, id: str) -> Schedule:
-        """Fire `id` again from now on; fires missed while paused are not enqueued."""
-        return (await self._write(id, changed(id, pausing(False)), repair=False)).schedule
+        """Fire `id` again from now on; fires missed while paused are recorded, not enqueued."""
+        return await asyncio.to_thread(self._sync_scheduler().resume, id)
 
     async def cancel(self, id: str) -> bool:
-        """Delete `id`; True if it existed (see `hasched.Scheduler.cancel`)."""
-        now = await self._now_us()
-        window = delete_window(id, await self.connection.hget(self.keys.defs, id))
-        expired = await self.connection.zrangebyscore(
-            self.keys.mark_tombstones, "-inf", now, start=0, num=TRIM_BATCH
-        )
-        gone = [str_if_bytes(cast(bytes, x)) for x in expired]
-        return bool(
-            await self._call("delete", delete_call(self.keys, id, now + retention_us(window), now, gone))
-        )
+        """Delete `id` and its history; True if it existed (see `hasched.Scheduler.cancel`)."""
+        return await asyncio.to_thread(self._sync_scheduler().cancel, id)
+
+    async def history(self, id: str, n: int = 20) -> builtins.list[dict[str, Any]]:
+        """The `n` newest run records of `id`, newest first (see `hasched.Scheduler.history`)."""
+        return await asyncio.to_thread(self._sync_scheduler().history, id, n)
 
     async def trigger(self, id: str) -> Job:
         """Enqueue one extra run of `id` now; returns the RQ job (see `hasched.Scheduler.trigger`)."""
@@ -169,8 +177,9 @@ class Scheduler:
         return next_fire_times(s, n, after or from_us(await self._now_us()))
 
     async def describe(self, id: str) -> dict[str, Any]:
-        """The schedule as JSON-ready fields plus `next_fire` and `fires`."""
-        return describe(await self._get_stored(id))
+        """The schedule as `hasched.Scheduler.describe` gives it: fields, `next_fire`, `fires`,
+        counters, last outcomes, recent runs, upcoming fire times and the pause note."""
+        return await asyncio.to_thread(self._sync_scheduler().describe, id)
 
     async def describe_all(self) -> tuple[builtins.list[dict[str, Any]], builtins.list[InvalidRecord]]:
         """Every stored schedule described, and the unreadable ones."""
@@ -197,6 +206,10 @@ class Scheduler:
                 todo = plan_store((await self._load_many([sid]))[0], make, now, repair=repair)
                 if isinstance(todo, Stored):
                     return todo
+                if todo.after() is not None:  # a pause flipped: its record goes in the same MULTI
+                    return await asyncio.to_thread(
+                        self._sync_scheduler()._store.update_with, sid, make, repair
+                    )
                 return todo.stored(
                     int(await self._call("upsert", upsert_call(self.keys, *todo.upsert_args())))
                 )
@@ -227,6 +240,13 @@ class Scheduler:
         for start in range(0, len(ids), batch):
             out += [x for x in await self._load_many(ids[start : start + batch]) if x is not None]
         return out
+
+    def _sync_scheduler(self) -> SyncScheduler:
+        """The sync Scheduler on the same server and namespace: what records runs (pause notes,
+        missed stretches, history) is written by its code, in a worker thread, never restated."""
+        if self._sync_api is None:
+            self._sync_api = SyncScheduler(self._sync_client(), self.keys.namespace)
+        return self._sync_api
 
     def _sync_client(self) -> redis.Redis:
         """A sync client to the same server, for RQ's enqueue (made once, on first use)."""
