@@ -124,12 +124,13 @@ class Data:
         )
 
     def cluster(self) -> dict[str, Any]:
-        """Leader, epoch, instances with heartbeat age, counts, lag, and leadership changes
-        when the core records them."""
+        """Leader, epoch, instances with heartbeat age, counts, lag, and the latest lease grants
+        (newest first) with their times parsed."""
         st = status(self.store)
-        changes = getattr(self.scheduler, "leadership_changes", None)
-        st.setdefault("leadership_changes", changes() if callable(changes) else None)
         st["next_fire_at"] = _parse_time(st.get("next_fire"))
+        st["leadership_changes"] = [
+            {**c, "at": _parse_time(c["at"])} for c in st.get("leadership_changes", [])
+        ]
         return st
 
     def _row(self, d: dict[str, Any]) -> Row:
