@@ -8,7 +8,7 @@ from datetime import datetime
 
 import httpx
 from cluster import ClusterFactory
-from helpers import run_cli, wait_for
+from helpers import run_cli
 from redis import Redis
 from redis_server import RedisServer
 from web_helpers import TOKEN, Served
