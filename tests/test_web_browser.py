@@ -14,6 +14,7 @@ from redis import Redis
 from web_helpers import TOKEN, Served, chrome, need, screenshot
 
 from hasched import Scheduler
+from hasched._store import Store
 from hasched.web import create_app
 
 pytestmark = pytest.mark.slow
@@ -108,6 +109,24 @@ def test_manage_schedules_of_a_running_cluster(driver: Any, running: Cluster, re
         reload_until(driver, "RuntimeError: export failed: disk full")  # the run record's error
         assert Scheduler(redis).history("broken-export", n=1)[0]["status"] == "failed"
         screenshot(driver, "schedule-failing")
+
+        driver.get(f"{served.url}/schedules/heartbeat-ping")  # every 2 s: pausing it misses fires
+        driver.find_element("name", "note").send_keys("noisy, off for a moment")
+        driver.find_element("css selector", "button[value=pause]").click()
+        wait_for(lambda: "Paused." in text(driver))
+        assert "Paused: noisy, off for a moment" in text(driver)
+        store = Store(redis, "hasched")
+        paused_at = store.now_us()
+        wait_for(lambda: store.now_us() > paused_at + 2_500_000, timeout=10)  # a fire fell due
+        driver.find_element("css selector", "button[value=resume]").click()
+        wait_for(lambda: "Resumed" in text(driver))
+        missed = driver.find_element("css selector", "tr.missed").text
+        count = scheduler.history("heartbeat-ping", n=1)[0]["count"]
+        assert f"{count} fire{'s' if count > 1 else ''} not run while paused" in missed
+        screenshot(driver, "schedule-missed")
+        driver.get(served.url + "/")
+        assert "failed" in text(driver)  # broken-export's last run, flagged in the list
+        screenshot(driver, "schedules-after-runs")  # the README's picture (docs/web-ui.png)
 
         driver.get(f"{served.url}/schedules/weekly-cleanup")
         driver.find_element("link text", "Delete…").click()
