@@ -32,7 +32,9 @@ def driver() -> Iterator[Any]:
 @pytest.fixture()
 def running(cluster_factory: ClusterFactory, redis: Redis) -> Cluster:
     """Two scheduler instances and a worker, with a few schedules of every kind."""
-    c = cluster_factory()
+    # A 5 s lease: a silent instance is forgotten after 2 TTLs, so it stays listed as stale for
+    # long enough (10 s) for the Cluster page test to see it even on a loaded machine.
+    c = cluster_factory(lease_ttl=5.0)
     s = Scheduler(redis)
     s.every("heartbeat-ping", 2, "jobs.record", args=["ping"], description="Every 2 s, so runs show up")
     s.cron("nightly-report", "0 3 * * *", "jobs.record", timezone="Europe/Paris", queue="default",
