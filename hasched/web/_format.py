@@ -15,6 +15,14 @@ def when(value: datetime | None, zone: str | None = None) -> str:
     return value.astimezone(ZoneInfo(zone) if zone else UTC).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def as_time(value: str) -> datetime | None:
+    """A stored ISO 8601 time (a schedule's start or end) as a datetime, for `when`."""
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def iso(value: datetime | None) -> str:
     """The machine-readable form, for <time datetime=...>."""
     return "" if value is None else value.astimezone(UTC).isoformat()
@@ -62,4 +70,5 @@ FILTERS = {
     "duration": duration,
     "seconds": seconds,
     "as_json": as_json,
+    "as_time": as_time,
 }
