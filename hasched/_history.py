@@ -50,11 +50,26 @@ def _public(keys: Keys, sid: str, raw: list[Any]) -> list[dict[str, Any]]:
 def summary(store: Store, stored: Stored) -> dict[str, Any]:
     """`counters`, `last_success`, `last_failure` ({"time", "error", "job_id"} or None),
     `recent` (the 10 newest records), `upcoming` (the next 10 fire times) and `pause_note`."""
-    sid = stored.schedule.id
+    return summaries(store, [stored])[0]
+
+
+def summaries(store: Store, many: list[Stored], n_upcoming: int = RECENT) -> list[dict[str, Any]]:
+    """`summary` of each of `many`, read in one round trip (a page of the web UI's list);
+    `n_upcoming` fire times each (0 skips computing them: the list shows only the next)."""
     pipe = store.redis.pipeline(transaction=False)
-    pipe.hgetall(store.keys.stats(sid))
-    pipe.lrange(store.keys.runs(sid), 0, RECENT - 1)
-    raw_stats, recent = pipe.execute()
+    for stored in many:
+        pipe.hgetall(store.keys.stats(stored.schedule.id))
+        pipe.lrange(store.keys.runs(stored.schedule.id), 0, RECENT - 1)
+    replies = pipe.execute()
+    return [
+        _summary(store.keys, stored, raw_stats, recent, n_upcoming)
+        for stored, raw_stats, recent in zip(many, replies[::2], replies[1::2], strict=True)
+    ]
+
+
+def _summary(
+    keys: Keys, stored: Stored, raw_stats: Any, recent: list[Any], n_upcoming: int
+) -> dict[str, Any]:
     stats = {str_if_bytes(k): str_if_bytes(v) for k, v in raw_stats.items()}
     success = stats.get("last_success")
     failure = stats.get("last_failure")
@@ -62,8 +77,8 @@ def summary(store: Store, stored: Stored) -> dict[str, Any]:
         "counters": {name: int(stats.get(name, 0)) for name in COUNTERS},
         "last_success": iso(int(success)) if success else None,
         "last_failure": json.loads(failure) if failure else None,
-        "recent": _public(store.keys, sid, recent),
-        "upcoming": upcoming(stored, RECENT),
+        "recent": _public(keys, stored.schedule.id, recent),
+        "upcoming": upcoming(stored, n_upcoming) if n_upcoming else [],
         "pause_note": stats.get("note") if stored.schedule.paused else None,
     }
 

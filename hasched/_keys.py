@@ -18,6 +18,8 @@ NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # encoding (up to 128 fields by default): ~35 bytes a schedule instead of ~120 in one big hash.
 # Part of the data format: a schedule's bucket must never change, so neither may this number.
 MARK_BUCKETS = 1024
+# How many lease grants `{ns}:leaders` keeps (the Cluster page's "Leadership changes").
+LEADERS_KEPT = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,12 @@ class Keys:
     def epoch(self) -> str:
         """Counter of lease grants; only goes up."""
         return f"{self._p}:epoch"
+
+    @property
+    def leaders(self) -> str:
+        """LIST of the latest lease grants, newest first, capped at LEADERS_KEPT:
+        "instance_id|epoch|ms" (ms on Redis's clock), written by acquire.lua with the grant."""
+        return f"{self._p}:leaders"
 
     @property
     def instances(self) -> str:

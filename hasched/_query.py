@@ -9,6 +9,7 @@ only the ids that start with `report-`.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal, get_args
@@ -73,29 +74,42 @@ class Page:
 
     found: list[Stored]
     bad: list[InvalidRecord]
+    resume_after: str | None = None  # where to read on from, when `until` passed before the end
 
 
-def page(store: Store, q: Query) -> Page:
-    """The schedules `q` selects, at most `q.limit` of them, first id after `q.after`."""
+def page(store: Store, q: Query, until: float | None = None) -> Page:
+    """The schedules `q` selects, at most `q.limit` of them, first id after `q.after`.
+
+    A filter that matches few schedules may have to read far into the index; with `until` (a
+    `time.monotonic()` deadline) reading stops at the first chunk that ends after it (one chunk
+    at least, so paging always advances) and `resume_after` names the last id read."""
     store.ensure_index()
     found: list[Stored] = []
     bad: list[InvalidRecord] = []
     after, chunk = q.after, _chunk_size(q)
     while q.limit is None or len(found) < q.limit:
+        if until is not None and after != q.after and time.monotonic() > until:
+            return Page(found, bad, resume_after=after)
         ids = store.page_ids(after, chunk, q.prefix)
         if not ids:
             break
         after = ids[-1]
-        wanted = [sid for sid in ids if q.id_wanted(sid)]
-        statuses = store.last_statuses(wanted) if q.state == "failing" and wanted else [None] * len(wanted)
-        for loaded, status in zip(store.load_many(wanted), statuses, strict=True):
-            if isinstance(loaded, InvalidRecord):
-                bad.append(loaded)
-            elif loaded is not None and q.wants(loaded, status):
-                found.append(loaded)
+        _keep(store, q, ids, found, bad)
         if len(ids) < chunk:
             break
     return Page(found[: q.limit], bad)
+
+
+def _keep(store: Store, q: Query, ids: list[str], found: list[Stored], bad: list[InvalidRecord]) -> None:
+    """Load the schedules among `ids` that `q` may want; add the wanted ones to `found`, the
+    unreadable ones to `bad`."""
+    wanted = [sid for sid in ids if q.id_wanted(sid)]
+    statuses = store.last_statuses(wanted) if q.state == "failing" and wanted else [None] * len(wanted)
+    for loaded, status in zip(store.load_many(wanted), statuses, strict=True):
+        if isinstance(loaded, InvalidRecord):
+            bad.append(loaded)
+        elif loaded is not None and q.wants(loaded, status):
+            found.append(loaded)
 
 
 def _chunk_size(q: Query) -> int:

@@ -16,7 +16,7 @@ from redis.client import Pipeline
 from redis.commands.core import Script
 from redis.utils import str_if_bytes
 
-from hasched._keys import Keys, parse_lease
+from hasched._keys import LEADERS_KEPT, Keys, parse_lease
 from hasched._runs import Missed
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
@@ -89,7 +89,8 @@ class Scripts:
     def acquire(self, instance_id: str, ttl_ms: int, min_epoch: int) -> Grant:
         """Ask for the lease; a grant carries a fresh epoch above `min_epoch`."""
         k = self.keys
-        ok, value = self._s["acquire"](keys=[k.lease, k.epoch], args=[instance_id, ttl_ms, min_epoch])
+        args: list[str | int] = [instance_id, ttl_ms, min_epoch, LEADERS_KEPT]
+        ok, value = self._s["acquire"](keys=[k.lease, k.epoch, k.leaders], args=args)
         if ok == 1:
             return Grant(True, int(value), instance_id)
         holder, epoch = parse_lease(value)

@@ -71,7 +71,15 @@ def test_manage_a_schedule_end_to_end(hasched: Hasched, redis: Redis) -> None:
 
 def test_status_json_has_the_spec_fields(hasched: Hasched) -> None:
     st = json.loads(hasched("status", "--json").stdout)
-    assert set(st) == {"leader", "epoch", "instances", "schedules", "next_fire", "lag_seconds"}
+    assert set(st) == {
+        "leader",
+        "epoch",
+        "instances",
+        "schedules",
+        "next_fire",
+        "lag_seconds",
+        "leadership_changes",
+    }
     assert st["leader"] is None and st["lag_seconds"] == 0.0
 
 

@@ -14,6 +14,7 @@ from redis import Redis
 from web_helpers import TOKEN, Served, chrome, need, screenshot
 
 from hasched import Scheduler
+from hasched._store import Store
 from hasched.web import create_app
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,9 @@ def driver() -> Iterator[Any]:
 @pytest.fixture()
 def running(cluster_factory: ClusterFactory, redis: Redis) -> Cluster:
     """Two scheduler instances and a worker, with a few schedules of every kind."""
-    c = cluster_factory()
+    # A 5 s lease: a silent instance is forgotten after 2 TTLs, so it stays listed as stale for
+    # long enough (10 s) for the Cluster page test to see it even on a loaded machine.
+    c = cluster_factory(lease_ttl=5.0)
     s = Scheduler(redis)
     s.every("heartbeat-ping", 2, "jobs.record", args=["ping"], description="Every 2 s, so runs show up")
     s.cron("nightly-report", "0 3 * * *", "jobs.record", timezone="Europe/Paris", queue="default",
@@ -108,6 +111,24 @@ def test_manage_schedules_of_a_running_cluster(driver: Any, running: Cluster, re
         reload_until(driver, "RuntimeError: export failed: disk full")  # the run record's error
         assert Scheduler(redis).history("broken-export", n=1)[0]["status"] == "failed"
         screenshot(driver, "schedule-failing")
+
+        driver.get(f"{served.url}/schedules/heartbeat-ping")  # every 2 s: pausing it misses fires
+        driver.find_element("name", "note").send_keys("noisy, off for a moment")
+        driver.find_element("css selector", "button[value=pause]").click()
+        wait_for(lambda: "Paused." in text(driver))
+        assert "Paused: noisy, off for a moment" in text(driver)
+        store = Store(redis, "hasched")
+        paused_at = store.now_us()
+        wait_for(lambda: store.now_us() > paused_at + 2_500_000, timeout=10)  # a fire fell due
+        driver.find_element("css selector", "button[value=resume]").click()
+        wait_for(lambda: "Resumed" in text(driver))
+        missed = driver.find_element("css selector", "tr.missed").text
+        count = scheduler.history("heartbeat-ping", n=1)[0]["count"]
+        assert f"{count} fire{'s' if count > 1 else ''} not run while paused" in missed
+        screenshot(driver, "schedule-missed")
+        driver.get(served.url + "/")
+        assert "failed" in text(driver)  # broken-export's last run, flagged in the list
+        screenshot(driver, "schedules-after-runs")  # the README's picture (docs/web-ui.png)
 
         driver.get(f"{served.url}/schedules/weekly-cleanup")
         driver.find_element("link text", "Delete…").click()

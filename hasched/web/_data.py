@@ -1,11 +1,13 @@
 """The web UI's one door into hasched's core: everything the pages show or do goes through here.
 
-It calls the public `Scheduler` API (the paged list, `describe`, `history`, the actions) and
-`hasched._status`, and turns what they return into the rows and records the templates show.
+It calls the public `Scheduler` API (`describe`, `history`, the actions), the paged list and run
+summaries underneath `Scheduler.list` and `describe` (to read a whole page in a few round trips)
+and `hasched._status`, and turns what they return into the rows and records the templates show.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -13,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 from redis import Redis
 
-from hasched import _listing
+from hasched import _history, _listing, _query
+from hasched._query import Query
 from hasched._status import status
 from hasched._store import Store
-from hasched.api import Scheduler
+from hasched.api import Scheduler, describe
 
 PAGE_SIZE = 50
+READ_FOR = 0.15  # seconds a list page may spend reading schedules its filters mostly drop
 STATES = ("active", "paused", "finished", "failing")
 UPCOMING = 10
 HISTORY = 20  # run records on the Schedule page
@@ -74,6 +78,7 @@ class Row:
 class Page:
     rows: list[Row]
     next_after: str | None  # the cursor of the next page, None on the last one
+    searched_to: str | None = None  # the last id read, when reading stopped before a full page
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +104,22 @@ class Data:
     # -- reading ----------------------------------------------------------------------------
 
     def page(self, q: ListQuery) -> Page:
-        """One page of schedules in id order, filtered as asked."""
+        """One page of schedules in id order, filtered as asked: the list, the schedules and
+        their run summaries are read in a handful of round trips, whatever the page size. A
+        filter that matches few stops reading after READ_FOR seconds, and the page says where
+        it got to (its cursor goes on from there)."""
         state = cast(Any, q.state or None)  # one of the states the list accepts, or None
-        found = self.scheduler.list(
+        query = Query(
             match=q.glob, queue=q.queue or None, state=state, limit=q.limit + 1, after=q.after or None
         )
-        rows = [self._row(self.scheduler.describe(x.id)) for x in found]
-        more = len(rows) > q.limit
-        rows = rows[: q.limit]
-        return Page(rows, rows[-1].id if more and rows else None)
+        got = _query.page(self.store, query, until=time.monotonic() + READ_FOR)
+        found = got.found[: q.limit]
+        # The list shows the next fire only: the 10 upcoming of each row are not computed.
+        summaries = _history.summaries(self.store, found, n_upcoming=0)
+        rows = [self._row({**describe(x), **extra}) for x, extra in zip(found, summaries, strict=True)]
+        if got.resume_after is not None:
+            return Page(rows, got.resume_after, searched_to=got.resume_after)
+        return Page(rows, rows[-1].id if len(got.found) > q.limit else None)
 
     def detail(self, sid: str) -> Detail:
         """The Schedule page of `sid` (ScheduleNotFound if there is none)."""
@@ -124,12 +136,13 @@ class Data:
         )
 
     def cluster(self) -> dict[str, Any]:
-        """Leader, epoch, instances with heartbeat age, counts, lag, and leadership changes
-        when the core records them."""
+        """Leader, epoch, instances with heartbeat age, counts, lag, and the latest lease grants
+        (newest first) with their times parsed."""
         st = status(self.store)
-        changes = getattr(self.scheduler, "leadership_changes", None)
-        st.setdefault("leadership_changes", changes() if callable(changes) else None)
         st["next_fire_at"] = _parse_time(st.get("next_fire"))
+        st["leadership_changes"] = [
+            {**c, "at": _parse_time(c["at"])} for c in st.get("leadership_changes", [])
+        ]
         return st
 
     def _row(self, d: dict[str, Any]) -> Row:

@@ -15,6 +15,14 @@ def when(value: datetime | None, zone: str | None = None) -> str:
     return value.astimezone(ZoneInfo(zone) if zone else UTC).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def as_time(value: str) -> datetime | None:
+    """A stored ISO 8601 time (a schedule's start or end) as a datetime, for `when`."""
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def iso(value: datetime | None) -> str:
     """The machine-readable form, for <time datetime=...>."""
     return "" if value is None else value.astimezone(UTC).isoformat()
@@ -43,9 +51,24 @@ def duration(seconds: float) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h"
 
 
+def seconds(value: float) -> str:
+    """A stored number of seconds as set (`86400 s`), with its reading for people past a minute
+    (`86400 s (1 d 0 h)`)."""
+    text = f"{value:g} s"
+    return text if value < 60 else f"{text} ({duration(value)})"
+
+
 def as_json(value: Any) -> str:
     """A stored value (args, kwargs, meta) as compact JSON text; the template escapes it."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-FILTERS = {"when": when, "iso": iso, "relative": relative, "duration": duration, "as_json": as_json}
+FILTERS = {
+    "when": when,
+    "iso": iso,
+    "relative": relative,
+    "duration": duration,
+    "seconds": seconds,
+    "as_json": as_json,
+    "as_time": as_time,
+}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hasched._keys import LEADERS_KEPT
 from hasched.web._data import PAGE_SIZE, STATES, ListQuery
 
 if TYPE_CHECKING:
@@ -66,6 +67,12 @@ def confirm_delete(ui: Ui) -> Handler:
 
 def cluster(ui: Ui) -> Handler:
     def page(request: Request) -> Response:
-        return ui.render(request, "cluster.html", st=ui.data.cluster(), stale_after=ui.stale_after)
+        return ui.render(
+            request,
+            "cluster.html",
+            st=ui.data.cluster(),
+            stale_after=ui.stale_after,
+            leaders_kept=LEADERS_KEPT,
+        )
 
     return page
