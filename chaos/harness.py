@@ -225,11 +225,11 @@ def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
     assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"
 
 
-def revive_workers(c: Any) -> None:
+def revive_workers(cluster: Cluster) -> None:
     """RQ workers may exit when Redis vanishes; start a fresh one for each that did."""
-    for w in list(c.cluster.workers):
+    for w in list(cluster.workers):
         if not w.alive():
-            c.cluster.start_worker()
+            cluster.start_worker()
 
 
 LEASE_EVENTS = ("hasched.lease.acquired", "hasched.lease.lost", "hasched.lease.released")

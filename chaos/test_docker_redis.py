@@ -38,7 +38,7 @@ def test_redis_restart_without_persistence(chaos: Any) -> None:
     assert new_epoch > epoch, (epoch, new_epoch)
     assert Scheduler(c.workload.redis, "chaos").list() == []
     assert c.workload.redis.llen(LEDGER) == 0  # the workers' ledger went with it
-    revive_workers(c)
+    revive_workers(c.cluster)
     c.workload.redeclare()
     v = c.finish(ran_before=before)
     assert all(p.alive() for p in c.cluster.instances.values()), c.cluster.report()

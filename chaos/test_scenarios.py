@@ -130,7 +130,7 @@ def test_redis_restart_with_aof(chaos: Any) -> None:
     time.sleep(2 * LEASE_TTL)  # long enough for the lease to lapse: a new election must follow
     c.server.start()
     _, new_epoch = c.cluster.wait_leader()
-    revive_workers(c)
+    revive_workers(c.cluster)
     v = c.finish()
     assert all(p.alive() for p in c.cluster.instances.values()), c.cluster.report()
     assert new_epoch > epoch
