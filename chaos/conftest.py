@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from cluster import Cluster
-from docker_env import IMAGES
 from harness import LEASE_TTL, RETRY, VERDICTS, Verdict, Workload
-from redis_server import backend, new_server
+from redis_server import backend_summary, new_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -76,9 +75,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    terminalreporter.write_line(f"redis backend: {backend()} (HASCHED_TEST_REDIS)")
-    for image, how in IMAGES.items():
-        terminalreporter.write_line(f"docker image {image}: {how}")
+    for line in backend_summary():
+        terminalreporter.write_line(line)
     if not VERDICTS:
         return
     cols = ["scenario", "faults", "expected", "enqueued", "executed", "duplicates", "missing",

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from helpers import wait_for
 from redis import Redis
-from redis_server import RedisServer, new_server
+from redis_server import RedisServer, backend, new_server
 from systemd_hosts import Host, systemd_image, wheelhouse
 
 from hasched import Scheduler
@@ -58,6 +58,8 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
+    if backend() == "local":
+        pytest.skip("HASCHED_TEST_REDIS=local: this scenario needs containers")
     image = systemd_image()  # before anything starts: a skip must leave nothing running
     server = new_server().start()
     tmp = Path(tempfile.mkdtemp(prefix="hasched-wheels-"))

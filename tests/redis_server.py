@@ -173,6 +173,12 @@ def backend() -> str:
     return chosen
 
 
+def backend_summary() -> list[str]:
+    """What ran, for the end of the test output: the backend and each Docker image used."""
+    lines = [f"redis backend: {backend()} (HASCHED_TEST_REDIS=local|docker)"]
+    return lines + [f"docker image {image}: {how}" for image, how in docker_env.IMAGES.items()]
+
+
 def new_server(
     *, appendonly: bool = False, extra: tuple[str, ...] = (), password: str | None = None
 ) -> RedisServer:
