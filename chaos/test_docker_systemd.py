@@ -52,8 +52,14 @@ class Fleet:
         return None if raw is None else parse_lease(raw)
 
     def leader(self, exclude: str | None = None) -> Host:
+        """The host holding the lease (other than `exclude`), once there is one."""
         name = wait_for(lambda: (h := self.lease()) and h[0] != exclude and h[0], timeout=30)
         return self.hosts[name]
+
+    def epoch(self) -> int:
+        held = self.lease()
+        assert held is not None, "no lease"
+        return held[1]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +93,7 @@ def test_ready_and_status(fleet: Fleet) -> None:
     leader = fleet.leader()
     for h in fleet.hosts.values():
         assert h.show("hasched", "ActiveState") == "active"
-        expected = f"leader epoch {fleet.lease()[1]}" if h is leader else f"follower; leader is {leader.name}"  # type: ignore[index]
+        expected = f"leader epoch {fleet.epoch()}" if h is leader else f"follower; leader is {leader.name}"
         wait_for(lambda h=h, e=expected: h.show("hasched", "StatusText") == e, timeout=10)
 
 
@@ -164,4 +170,4 @@ def test_watchdog_restarts_a_stuck_instance(fleet: Fleet) -> None:
     assert any(
         "Watchdog timeout" in line for line in stuck.sh("journalctl -u hasched --no-pager").splitlines()
     )
-    assert fleet.lease()[0] == other.name  # type: ignore[index]
+    assert fleet.leader() is other
