@@ -9,10 +9,15 @@ RQ_OLDEST := 2.0.0
 OLD_VENV := .venv-rq$(RQ_OLDEST)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# Where the chaos suite's Redis runs: docker (containers, the default) or local (redis-server
+# processes, for machines without Docker; then nothing Docker-related is installed or started).
+HASCHED_TEST_REDIS ?= docker
+CHAOS_ENV := HASCHED_TEST_REDIS=$(HASCHED_TEST_REDIS)
+DOCKERD_LOG ?= /tmp/hasched-dockerd.log
 
 DURATION ?= 600
 
-.PHONY: test lint demo bench chaos chaos-soak deps system-deps venv test-rq-oldest clean
+.PHONY: test lint demo bench chaos chaos-soak deps system-deps docker-engine venv test-rq-oldest clean
 
 test: deps
 	$(BIN)/pytest -q tests $(PYTEST_ARGS)
@@ -30,15 +35,17 @@ demo: deps
 bench: deps
 	$(BIN)/python bench/bench.py
 
-# Real clusters under faults; a summary table at the end, JSON under chaos/results/.
+# Real clusters under faults, Redis in containers; a summary table at the end, JSON under
+# chaos/results/. Also the systemd units under a real systemd in three containers.
 chaos: deps
-	$(BIN)/pytest -q chaos $(PYTEST_ARGS)
+	$(CHAOS_ENV) $(BIN)/pytest -q chaos $(PYTEST_ARGS)
 
 # The SIGKILL scenario stretched to DURATION seconds (default 600).
 chaos-soak: deps
-	HASCHED_CHAOS_DURATION=$(DURATION) $(BIN)/pytest -q chaos -k sigkill_leader_repeatedly --timeout $$(( $(DURATION) + 300 ))
+	$(CHAOS_ENV) HASCHED_CHAOS_DURATION=$(DURATION) $(BIN)/pytest -q chaos -k sigkill_leader_repeatedly \
+		--timeout $$(( $(DURATION) + 300 ))
 
-deps: system-deps venv
+deps: system-deps docker-engine venv
 
 # Debian packages the tests run for real (redis-server; prometheus and promtool for the
 # dashboard and alert tests; faketime for the clock-skew scenario; openssl for the TLS test;
@@ -47,6 +54,11 @@ deps: system-deps venv
 APT_NEEDS := redis-server:redis-server prometheus:prometheus promtool:prometheus faketime:faketime \
 	openssl:openssl systemd-analyze:systemd ip:iproute2 redis-sentinel:redis-sentinel \
 	chromium:chromium chromedriver:chromium-driver
+# With the docker backend: the engine (dockerd; docker.io brings a client too) and debootstrap,
+# which builds the Debian root file system of the systemd test's image.
+ifneq ($(HASCHED_TEST_REDIS),local)
+APT_NEEDS += dockerd:docker.io docker:docker.io debootstrap:debootstrap
+endif
 system-deps:
 	@missing=""; for pair in $(APT_NEEDS); do \
 		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
@@ -55,6 +67,24 @@ system-deps:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# A Docker engine for the docker backend: used if one answers, else started here without a bridge
+# or iptables rules (containers use the host network and bind 127.0.0.1). Under CI a Docker that
+# cannot be started fails the run; elsewhere the Docker tests skip and say why.
+docker-engine: system-deps
+ifneq ($(HASCHED_TEST_REDIS),local)
+	@if ! docker info >/dev/null 2>&1; then \
+		echo "starting dockerd --bridge=none --iptables=false (log: $(DOCKERD_LOG))"; \
+		$(SUDO) sh -c 'nohup dockerd --bridge=none --iptables=false >$(DOCKERD_LOG) 2>&1 &'; \
+		for i in $$(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done; \
+	fi; \
+	if docker info >/dev/null 2>&1; then \
+		echo "docker engine $$(docker version --format '{{.Server.Version}}')"; \
+	else \
+		echo "no Docker engine answers (see $(DOCKERD_LOG))"; tail -5 $(DOCKERD_LOG) 2>/dev/null; \
+		[ -z "$$CI" ] || exit 1; \
+	fi
+endif
 
 venv: $(STAMP)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cluster import Cluster
 from harness import LEASE_TTL, RETRY, VERDICTS, Verdict, Workload
-from redis_server import RedisServer
+from redis_server import backend_summary, new_server
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -21,7 +21,7 @@ class Chaos:
 
     def __init__(self, name: str, *, appendonly: bool = False) -> None:
         self.name = name
-        self.server = RedisServer(appendonly=appendonly).start()
+        self.server = new_server(appendonly=appendonly).start()
         self.cluster = Cluster(self.server.url, namespace="chaos", lease_ttl=LEASE_TTL, retry_period=RETRY)
         self.workload = Workload(self.server.client(), "chaos")
         self.faults: list[float] = []
@@ -38,9 +38,10 @@ class Chaos:
         """Note the (wall-clock, same host as Redis) time a fault is injected."""
         self.faults.append(time.time())
 
-    def finish(self) -> Verdict:
+    def finish(self, ran_before: frozenset[tuple[str, int]] = frozenset()) -> Verdict:
         self.workload.wait_done()
-        verdict = self.workload.verdict(self.name, self.faults)
+        verdict = self.workload.verdict(self.name, self.faults, ran_before)
+        verdict.redis = self.server.describe()
         VERDICTS.append(verdict)
         return verdict
 
@@ -74,10 +75,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in backend_summary():
+        terminalreporter.write_line(line)
     if not VERDICTS:
         return
     cols = ["scenario", "faults", "expected", "enqueued", "executed", "duplicates", "missing",
-            "not_executed", "worker_lost", "max_gap_s", "max_lag_s"]  # fmt: skip
+            "not_executed", "worker_lost", "refired", "max_gap_s", "max_lag_s", "redis"]  # fmt: skip
     rows = [v.row() for v in VERDICTS]
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
     terminalreporter.write_sep("=", "hasched chaos summary")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cluster import Cluster
-from helpers import redis_now
+from helpers import redis_now, wait_for
 from history_check import check_history
 from jobs import LEDGER
 from redis import Redis
@@ -21,6 +21,7 @@ from hasched import Schedule, Scheduler
 from hasched._jobs import job_key
 from hasched._keys import Keys
 from hasched._plan import next_after
+from hasched._store import Store
 from hasched._triggers import to_us
 
 US = 1_000_000
@@ -46,11 +47,14 @@ class Verdict:
     # (left 'queued' in RQ's intermediate list, or 'started'/'failed') but never ran
     worker_lost: int = 0
     unexpected: int = 0
+    # fires enqueued again after Redis lost its data (a restart without persistence): allowed there only
+    refired: int = 0
     max_gap_s: float = 0.0
     gaps_s: list[float] = field(default_factory=list)
     max_lag_s: float = 0.0
     history: int = 0  # run-history problems (chaos/history_check.py)
     examples: list[str] = field(default_factory=list)
+    redis: str = ""  # which Redis ran: "local <binary>" or "docker <image>"
 
     def row(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in ("examples", "gaps_s")}
@@ -64,27 +68,43 @@ class Workload:
     namespace: str
     expected: dict[tuple[str, int], str] = field(default_factory=dict)  # (id, fire µs) -> job id
     end_us: int = 0
+    made: list[Schedule] = field(default_factory=list)
 
     def create(self, *, intervals: int = 14, crons: int = 8, duration: float = 10.0, burst: int = 0,
-               lead: float = 1.0) -> None:  # fmt: skip
+               lead: float = 1.0, result_ttl: int | None = None) -> None:  # fmt: skip
         """Interval schedules every 0.2-1 s, 6-field crons every second, and optionally a burst
-        of one-off fires all due at the same instant; all with catch-up `all` and a fixed end."""
+        of one-off fires all due at the same instant; all with catch-up `all` and a fixed end.
+        `result_ttl`: how long RQ keeps a finished job's hash (RQ's default: 500 s)."""
         sched = Scheduler(self.redis, self.namespace)
         now = redis_now(self.redis)
         start, end = now + timedelta(seconds=lead), now + timedelta(seconds=lead + duration)
         self.end_us = to_us(end)
-        common: dict[str, Any] = {"catchup": "all", "start": start, "end": end, "func": "jobs.record"}
+        common: dict[str, Any] = {"catchup": "all", "start": start, "end": end, "func": "jobs.record",
+                                  "result_ttl": result_ttl}  # fmt: skip
         made = [
             sched.every(f"iv{i}", [0.2, 0.25, 0.5, 0.4, 1.0][i % 5], **common) for i in range(intervals)
         ] + [sched.cron(f"cron{i}", "* * * * * *", **common) for i in range(crons)]
         if burst:
             at = start + timedelta(seconds=duration / 3)
-            pipe_made = [sched.at(f"burst{i}", at, "jobs.record", catchup="all") for i in range(burst)]
-            made += pipe_made
+            made += [sched.at(f"burst{i}", at, "jobs.record", catchup="all", result_ttl=result_ttl)
+                     for i in range(burst)]  # fmt: skip
+        self.made = made
         keys = Keys(self.namespace)
         for s in made:
             for fire_us in fires_of(s, self.end_us):
                 self.expected[(s.id, fire_us)] = keys.job_id(s.id, fire_us)
+
+    def redeclare(self) -> None:
+        """Write every schedule again, as an application or a schedules file does at its start,
+        after Redis lost them all. The expected fires become those the new progress plans: from
+        now on, and a one-off whose time has passed at once."""
+        store, keys = Store(self.redis, self.namespace), Keys(self.namespace)
+        self.expected = {}
+        for s in self.made:
+            first = store.save(s, replace=True).state.next_us
+            for fire_us in fires_of(s, self.end_us):
+                if first is not None and fire_us >= first:
+                    self.expected[(s.id, fire_us)] = keys.job_id(s.id, fire_us)
 
     def wait_done(self, timeout: float = 60.0) -> None:
         """Until every expected fire ran (or the timeout passes: the verdict will say what is missing)."""
@@ -108,14 +128,21 @@ class Workload:
         """Everything the workers recorded."""
         return [json.loads(x) for x in self.redis.lrange(LEDGER, 0, -1)]
 
-    def verdict(self, name: str, faults: list[float]) -> Verdict:
+    def verdict(
+        self, name: str, faults: list[float], ran_before: frozenset[tuple[str, int]] = frozenset()
+    ) -> Verdict:
+        """`ran_before`: fires that ran before Redis lost its data; running one again is counted as
+        `refired`, not as unexpected."""
         v = Verdict(name, faults=len(faults), expected=len(self.expected))
         entries = self.ledger()
         ran = Counter((e["schedule_id"], to_us(datetime.fromisoformat(e["fire_time"]))) for e in entries)
+        v.refired = sum(1 for k in ran if k in ran_before)
         pipe = self.redis.pipeline(transaction=False)
         for job_id in self.expected.values():
             pipe.exists(job_key(job_id))
-        exists = pipe.execute()
+        # A fire was enqueued if RQ still holds its job, or if it ran: RQ deletes a finished job's
+        # hash after its result_ttl, so on a long run the ledger is the only trace left.
+        exists = [bool(held) or key in ran for held, key in zip(pipe.execute(), self.expected, strict=True)]
         v.enqueued = sum(exists)
         v.executed = sum(1 for k in ran if k in self.expected)
         v.duplicates = sum(n - 1 for n in ran.values() if n > 1)
@@ -125,7 +152,7 @@ class Workload:
         v.not_executed = len(not_ran)
         statuses = [self.redis.hget(job_key(self.expected[k]), "status") for k in not_ran]
         v.worker_lost = sum(1 for k, st in zip(not_ran, statuses, strict=True) if self._taken(k, st))
-        v.unexpected = sum(1 for k in ran if k not in self.expected)
+        v.unexpected = sum(1 for k in ran if k not in self.expected and k not in ran_before)
         v.examples = [f"dup {k}" for k, n in ran.items() if n > 1][:5] + [f"missing {k}" for k in missing][:5]
         v.examples += [f"not executed {k}: {st!r}" for k, st in zip(not_ran, statuses, strict=True)][:5]
         v.gaps_s = failover_gaps(entries, faults)
@@ -200,6 +227,33 @@ def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
     assert v.expected > 0 and v.enqueued == v.expected
     lost = v.worker_lost if redis_died else 0
     assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"
+
+
+def revive_workers(cluster: Cluster) -> None:
+    """RQ workers may exit when Redis vanishes; start a fresh one for each that did."""
+    for w in list(cluster.workers):
+        if not w.alive():
+            cluster.start_worker()
+
+
+LEASE_EVENTS = ("hasched.lease.acquired", "hasched.lease.lost", "hasched.lease.released")
+
+
+def believes_it_leads(proc: Any) -> bool:
+    """The instance's latest lease event is an acquisition (it has not logged losing it since)."""
+    latest = [e["event"] for e in proc.events() if e["event"] in LEASE_EVENTS][-1:]
+    return proc.alive() and latest == ["hasched.lease.acquired"]
+
+
+def sole_leader(cluster: Cluster, timeout: float = 10) -> str:
+    """Wait until exactly one instance believes it leads and it holds the lease in Redis."""
+
+    def one() -> str | None:
+        holder = cluster.leader()
+        leading = [name for name, p in cluster.instances.items() if believes_it_leads(p)]
+        return leading[0] if holder is not None and leading == [holder[0]] else None
+
+    return str(wait_for(one, timeout=timeout))
 
 
 def events(proc: Any, name: str) -> list[dict[str, Any]]:

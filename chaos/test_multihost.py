@@ -228,6 +228,7 @@ def run_partition_scenario(net: Network, server: NamespacedRedis, cluster: Clust
 
     workload.wait_done()
     v = workload.verdict("multihost_partition", faults)
+    v.redis = "local redis-server in a network namespace"
     VERDICTS.append(v)
     assert_clean(v)
     assert v.max_gap_s <= CRASH_GAP, v.gaps_s

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import CRASH_GAP, LEASE_TTL, assert_clean, events, soak_seconds
+from harness import CRASH_GAP, LEASE_TTL, assert_clean, events, revive_workers, soak_seconds, sole_leader
 from helpers import wait_for
 from proxy import FaultProxy
 from redis_server import require
@@ -126,11 +126,11 @@ def test_redis_restart_with_aof(chaos: Any) -> None:
     time.sleep(3)
     _, epoch = c.cluster.wait_leader()
     c.fault()
-    c.server.kill()  # SIGKILL: only what the AOF (fsync always) holds survives
+    c.server.kill()  # SIGKILL (`docker kill`): only what the AOF (fsync always) holds survives
     time.sleep(2 * LEASE_TTL)  # long enough for the lease to lapse: a new election must follow
     c.server.start()
     _, new_epoch = c.cluster.wait_leader()
-    revive_workers(c)
+    revive_workers(c.cluster)
     v = c.finish()
     assert all(p.alive() for p in c.cluster.instances.values()), c.cluster.report()
     assert new_epoch > epoch
@@ -138,6 +138,7 @@ def test_redis_restart_with_aof(chaos: Any) -> None:
 
 
 def test_redis_unreachable(chaos: Any) -> None:
+    """Redis frozen past the lease TTL (`docker pause` with the docker backend, else SIGSTOP)."""
     c = chaos().start(instances=3, workers=2)
     c.workload.create(duration=12)
     time.sleep(3)
@@ -149,6 +150,7 @@ def test_redis_unreachable(chaos: Any) -> None:
     v = c.finish()
     assert all(p.alive() for p in c.cluster.instances.values()), c.cluster.report()
     assert_clean(v)
+    assert sole_leader(c.cluster)
 
 
 def test_rolling_restart(chaos: Any) -> None:
@@ -194,13 +196,6 @@ def test_clock_skew(chaos: Any) -> None:
     assert v.max_lag_s < 0.5, v.max_lag_s  # on time, while a skewed host led
     early = [e for e in c.workload.ledger() if e["enqueued_at"] < e["fire_time"]]
     assert early == []
-
-
-def revive_workers(c: Any) -> None:
-    """RQ workers may exit when Redis vanishes; start a fresh one for each that did."""
-    for w in list(c.cluster.workers):
-        if not w.alive():
-            c.cluster.start_worker()
 
 
 def faketime_lib() -> str:

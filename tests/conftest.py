@@ -4,11 +4,17 @@ real `hasched run` / `rq worker` processes that are stopped after the test."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cluster import Cluster, ClusterFactory
 from redis import Redis
-from redis_server import RedisServer, shared_server
+from redis_server import RedisServer, backend_summary, shared_server
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in backend_summary():
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

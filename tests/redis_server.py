@@ -1,7 +1,8 @@
 """A real redis-server on a free loopback port, for tests and the chaos harness.
 
 Never touches a Redis the machine already runs (6379): every server here gets its own port and
-its own temporary directory. With CI set, a missing redis-server is a failure, not a skip.
+its own temporary directory. `HASCHED_TEST_REDIS=docker` runs each in a container instead (see
+`docker_env`). With CI set, a missing redis-server or Docker engine is a failure, not a skip.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
 
+import docker_env
 import pytest
 from redis import Redis
 
@@ -56,13 +57,17 @@ class RedisServer:
     def __init__(
         self, *, appendonly: bool = False, extra: tuple[str, ...] = (), password: str | None = None
     ) -> None:
-        self.binary = require("redis-server")
+        self.prepare()
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="hasched-redis-"))
         self.appendonly = appendonly
         self.extra = (*extra, "--requirepass", password) if password else extra
         self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def prepare(self) -> None:
+        """What this kind of server needs before it can start: here the redis-server binary."""
+        self.binary = require("redis-server")
 
     @property
     def url(self) -> str:
@@ -72,25 +77,14 @@ class RedisServer:
     def client(self) -> Redis:
         return Redis(host="127.0.0.1", port=self.port, password=self.password)
 
+    def args(self, directory: str) -> list[str]:
+        """redis-server's options: this port on 127.0.0.1, no RDB snapshots, AOF if asked."""
+        return ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", directory,
+                "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always",
+                *self.extra]  # fmt: skip
+
     def start(self) -> RedisServer:
-        args = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(self.dir),
-            "--appendonly",
-            "yes" if self.appendonly else "no",
-            "--appendfsync",
-            "always",
-            "--logfile",
-            str(self.dir / "redis.log"),
-            *self.extra,
-        ]
+        args = [self.binary, *self.args(str(self.dir)), "--logfile", str(self.dir / "redis.log")]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until_answers(self.client, f"port {self.port}")
         return self
@@ -117,44 +111,79 @@ class RedisServer:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def describe(self) -> str:
+        return f"local {self.binary}"
+
 
 class DockerRedis(RedisServer):
-    """`HASCHED_TEST_REDIS=docker`: a `redis:7` container through testcontainers, for a
-    developer whose machine has a Docker engine but no redis-server. It serves the shared
-    `redis_server` fixture; scenarios that kill, pause or restart Redis always use a local
-    redis-server. Needs `pip install 'testcontainers[redis]'`."""
+    """`HASCHED_TEST_REDIS=docker`: the same server in a container (host network, 127.0.0.1 only,
+    its directory bind-mounted at /data so an AOF outlives the container's process). Killing,
+    pausing and restarting it are `docker kill`/`start`, `pause`/`unpause` and `restart`."""
 
-    def __init__(self) -> None:
-        self.password = None
-        self.container: Any = None
-        self.port = 0
+    def prepare(self) -> None:
+        """A Docker engine and the Redis image (fails under CI, else skips, when there is none)."""
+        self.image = docker_env.redis_image()
+        self.container: docker_env.Container | None = None
 
     def start(self) -> DockerRedis:
-        try:
-            from testcontainers.redis import RedisContainer
-        except ImportError:
-            _unavailable("HASCHED_TEST_REDIS=docker needs: pip install 'testcontainers[redis]'")
-        try:
-            self.container = RedisContainer("redis:7").start()
-        except Exception as e:  # no Docker engine answered
-            _unavailable(f"HASCHED_TEST_REDIS=docker, but no Docker engine answered: {e}")
-        self.port = int(self.container.get_exposed_port(6379))
-        wait_until_answers(self.client, f"container port {self.port}")
+        if self.container is None:
+            args = ("redis-server", *self.args("/data"))
+            name = docker_env.container_name("redis", self.port)
+            self.container = docker_env.Container(name, self.image, args, {self.dir: "/data"}).run()
+        else:
+            self.container.do("start")
+        wait_until_answers(self.client, f"container {self.container.name}, port {self.port}")
         return self
+
+    def kill(self) -> None:
+        if self.container is not None:
+            self.container.do("kill")  # SIGKILL to the container's redis-server
+
+    def restart(self) -> None:
+        """`docker restart`: SIGTERM, then the same container starts again."""
+        assert self.container is not None
+        self.container.do("restart")
+        wait_until_answers(self.client, f"container {self.container.name}, port {self.port}")
+
+    def pause(self) -> None:
+        assert self.container is not None
+        self.container.do("pause")  # the cgroup freezer: the process stops, its sockets stay open
+
+    def resume(self) -> None:
+        assert self.container is not None
+        self.container.do("unpause")
 
     def stop(self) -> None:
         if self.container is not None:
-            self.container.stop()
+            self.container.remove()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def describe(self) -> str:
+        return f"docker {self.image}"
 
 
-def _unavailable(message: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+def backend() -> str:
+    """`HASCHED_TEST_REDIS`: "local" (default: redis-server processes) or "docker" (containers)."""
+    chosen = os.environ.get("HASCHED_TEST_REDIS", "local")
+    if chosen not in ("local", "docker"):
+        raise ValueError(f"HASCHED_TEST_REDIS must be local or docker, not {chosen!r}")
+    return chosen
+
+
+def backend_summary() -> list[str]:
+    """What ran, for the end of the test output: the backend and each Docker image used."""
+    lines = [f"redis backend: {backend()} (HASCHED_TEST_REDIS=local|docker)"]
+    return lines + [f"docker image {image}: {how}" for image, how in docker_env.IMAGES.items()]
+
+
+def new_server(
+    *, appendonly: bool = False, extra: tuple[str, ...] = (), password: str | None = None
+) -> RedisServer:
+    """A (not yet started) server of the chosen backend."""
+    kind = DockerRedis if backend() == "docker" else RedisServer
+    return kind(appendonly=appendonly, extra=extra, password=password)
 
 
 def shared_server() -> RedisServer:
-    """The server behind the `redis_server` fixture: local by default, Docker when asked."""
-    if os.environ.get("HASCHED_TEST_REDIS", "local") == "docker":
-        return DockerRedis().start()
-    return RedisServer().start()
+    """The server behind the `redis_server` fixture, of the chosen backend."""
+    return new_server().start()
