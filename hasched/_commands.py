@@ -18,6 +18,7 @@ from hasched import _listing, _log, _runs_text
 from hasched._connect import connect
 from hasched._daemon import Daemon
 from hasched._faults import FaultHooks
+from hasched._history import summaries
 from hasched._http import HttpEndpoints, parse_addr
 from hasched._keys import NAMESPACE_RE
 from hasched._model import Schedule, parse_datetime
@@ -244,13 +245,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     query = Query(match=args.match, queue=args.queue, state=args.state, limit=limit, after=args.after)
     conn = connection_of(args)
     # one more than asked, to tell the reader whether another page follows
-    got = page(Store(connect(conn), conn.namespace), dataclasses.replace(query, limit=limit and limit + 1))
+    store = Store(connect(conn), conn.namespace)
+    got = page(store, dataclasses.replace(query, limit=limit and limit + 1))
     for err in got.bad:
         print(f"warning: {err}", file=sys.stderr)
-    found = [describe(x) for x in got.found[:limit]]
+    shown = got.found[:limit]
+    found = [describe(x) for x in shown]
     if args.json:
         _print_json(found)
-    elif lines := _listing.render(found, table=sys.stdout.isatty()):
+        lines = []
+    else:  # each line with its last run: the page's histories in one round trip
+        recents = [summary["recent"][:1] for summary in summaries(store, shown, 0)]
+        lines = _listing.render([{**d, "recent": r} for d, r in zip(found, recents, strict=True)],
+                                table=sys.stdout.isatty())  # fmt: skip
+    if lines:
         print("\n".join(lines))
     if limit is not None and len(got.found) > limit:
         print(f"note: more schedules follow; next page: --after {found[-1]['id']}", file=sys.stderr)

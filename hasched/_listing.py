@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from hasched._query import state_of
 
-COLUMNS = ("ID", "FUNC", "QUEUE", "TRIGGER", "STATE", "NEXT FIRE")
+COLUMNS = ("ID", "FUNC", "QUEUE", "TRIGGER", "STATE", "NEXT FIRE", "LAST RUN")
 # How many schedules `schedule list` prints as text unless --limit says otherwise: a page a person
 # can read (JSON, read by programs, is unlimited unless asked); --after pages on.
 TEXT_LIMIT = 1000
@@ -30,6 +30,17 @@ def row(d: dict[str, Any]) -> tuple[str, ...]:
     return (d["id"], d["func"], d["queue"], trigger, state, next_fire)
 
 
+def last_run(d: dict[str, Any]) -> str:
+    """The newest run record of a schedule (`recent` of `Scheduler.describe`) as "status time",
+    its time the latest it knows (end, start, enqueue; a missed stretch's last fire); "-" if none."""
+    recent = d.get("recent") or []
+    if not recent:
+        return "-"
+    r = recent[0]
+    when = r.get("ended_at") or r.get("started_at") or r.get("enqueued_at") or r.get("last_fire_time")
+    return f"{r['status']} {when}" if when else str(r["status"])
+
+
 def _number(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
 
@@ -37,7 +48,7 @@ def _number(seconds: float) -> str:
 def render(described: Sequence[dict[str, Any]], *, table: bool) -> list[str]:
     """The lines to print: a header and aligned columns when `table`, else tab-separated values
     without a header (one schedule a line, for `cut`, `awk` and `grep`)."""
-    rows = [row(d) for d in described]
+    rows = [(*row(d), last_run(d)) for d in described]
     if not table:
         return ["\t".join(r) for r in rows]
     rows.insert(0, COLUMNS)

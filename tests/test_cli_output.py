@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from redis import Redis
 from redis_server import RedisServer
 
-from hasched._listing import COLUMNS, row
+from hasched._listing import COLUMNS, last_run, row
 from hasched._metrics import Metrics
 
 NS = "out"
@@ -119,7 +119,8 @@ def test_list_on_a_terminal_is_an_aligned_table_with_a_header(four_schedules: st
     starts = [header.index(name) for name in COLUMNS]
     for line, expected in zip(lines[1:], EXPECTED, strict=True):
         cells = tuple(line[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True))
-        assert _matches(cells, expected), (line, expected)
+        assert _matches(cells[:-1], expected), (line, expected)
+        assert cells[-1] == "-", line  # LAST RUN: none has run yet
         assert all(line[s - 2 : s] == "  " for s in starts[1:]), line  # every column starts aligned
 
 
@@ -129,13 +130,23 @@ def test_list_into_a_pipe_is_tab_separated_without_header(four_schedules: str) -
     lines = r.stdout.splitlines()
     assert len(lines) == len(EXPECTED)
     for line, expected in zip(lines, EXPECTED, strict=True):
-        assert _matches(tuple(line.split("\t")), expected), (line, expected)
+        *cells, last = line.split("\t")
+        assert _matches(tuple(cells), expected) and last == "-", (line, expected)
 
 
 def test_a_schedule_with_no_fire_left_is_finished() -> None:
     done = {"id": "once", "func": "a.b", "queue": "q", "cron": None, "every": None, "timezone": "UTC",
             "at": "2026-01-01T00:00:00+00:00", "paused": False, "next_fire": None}  # fmt: skip
     assert row(done) == ("once", "a.b", "q", "at 2026-01-01T00:00:00+00:00", "finished", "-")
+
+
+def test_the_last_run_column_shows_the_newest_record_with_its_latest_time() -> None:
+    failed = {"status": "failed", "enqueued_at": "2026-01-01T03:00:00+00:00", "started_at": None,
+              "ended_at": "2026-01-01T03:00:02+00:00"}  # fmt: skip
+    missed = {"status": "missed", "last_fire_time": "2026-01-02T03:00:00+00:00"}
+    assert last_run({"recent": [failed, missed]}) == "failed 2026-01-01T03:00:02+00:00"
+    assert last_run({"recent": [missed]}) == "missed 2026-01-02T03:00:00+00:00"
+    assert last_run({"recent": []}) == last_run({}) == "-"
 
 
 def test_fire_lag_help_says_it_is_measured_from_the_due_time() -> None:
