@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -108,8 +108,8 @@ class Batch:
             job_id = self._keys.job_id(s.id, fire_us)
             legacy, job = self._key(self._keys.legacy_claim(s.id, fire_us)), self._key(job_key(job_id))
             self._args += [str(fire_us), legacy, job, job_id, template.meta(s, fire_us, self._epoch)]
-            run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued")
-            self._args += [run.encode(), replace(run, enqueued_us=None, status="skipped").encode()]
+            run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued").encode()
+            self._args += [run, Run(fire_us, "scheduled", self._epoch, None, "skipped").encode()]
             self.fires.append(Fire(s.id, fire_us, fire.due_us, s.queue, job_id))
         self.schedules += 1
 

@@ -64,3 +64,26 @@ def test_worker_records_failure(redis: Redis) -> None:
     assert job.id in FailedJobRegistry("low", connection=redis).get_job_ids()
     result = job.latest_result()
     assert result is not None and "expected failure" in (result.exc_string or "")
+
+
+def test_distinct_payloads_of_one_shape_match_rq_enqueue(redis: Redis) -> None:
+    # One tick builds many templates that differ only in their call: each must carry its own
+    # arguments and RQ's own description of them, field for field.
+    store = Store(redis, NS)
+    lease = Lease(store.scripts, "compat", 10)
+    assert lease.try_acquire()
+    api, when = Scheduler(redis, NS), from_us(store.now_us())
+    calls = [([1, 2], {}), ([3], {"b": 4}), ([1, 2], {}), (["x" * 100], {"k": [1, {"z": None}]})]
+    for i, (args, kwargs) in enumerate(calls):
+        api.at(f"s{i}", when, "jobs.add", args=args, kwargs=kwargs, timeout=30)
+    report = Ticker(store, redis).tick(lease.value, lease.epoch, store.now_us())
+    ours = {f.schedule_id: f.job_id for f in report.outcome.enqueued}
+    assert len(ours) == len(calls)
+    queue = Queue("default", connection=redis)
+    for i, (args, kwargs) in enumerate(calls):
+        theirs = queue.enqueue("jobs.add", *args, job_timeout=30, **kwargs)
+        raw_ours = {k.decode(): v for k, v in redis.hgetall(Job.key_for(ours[f"s{i}"])).items()}
+        raw_theirs = {k.decode(): v for k, v in redis.hgetall(theirs.key).items()}
+        assert set(raw_ours) - {"meta"} == set(raw_theirs)
+        for name in set(raw_theirs) - VARYING:
+            assert raw_ours[name] == raw_theirs[name], (i, name)
