@@ -2,8 +2,9 @@
 checked and planned before anything is written, then each chunk is written in one atomic step.
 
 A chunk keeps the single write's rules (`hasched._store.plan_store`): a replace that keeps the
-fire times keeps the progress, every write takes a new revision and keeps the id index. A writer that got in between (CONFLICT, or EXISTS on a
-replace) makes that chunk be read, planned and written again.
+fire times keeps the progress, every write takes a new revision and keeps the id index. A writer
+that got in between (CONFLICT, or EXISTS on a replace) makes that chunk be read, planned and
+written again.
 """
 
 from __future__ import annotations
