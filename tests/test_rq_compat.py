@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
+from rq.utils import utcformat, utcparse
 
 from hasched import Scheduler
 from hasched._lease import Lease
 from hasched._store import Store
 from hasched._tick import Ticker
-from hasched._triggers import from_us
+from hasched._triggers import from_us, to_us
 
 NS = "compat"
 # Fields that differ between any two jobs (ids, clocks) or carry hasched's own data.
@@ -87,3 +90,21 @@ def test_distinct_payloads_of_one_shape_match_rq_enqueue(redis: Redis) -> None:
         assert set(raw_ours) - {"meta"} == set(raw_theirs)
         for name in set(raw_theirs) - VARYING:
             assert raw_ours[name] == raw_theirs[name], (i, name)
+
+
+def test_enqueued_at_is_the_commit_instant_in_rq_format(redis: Redis) -> None:
+    # The batch is planned as of 5 s ago: created_at says so, enqueued_at is Redis's clock at
+    # the commit itself, in RQ's own text form.
+    store = Store(redis, NS)
+    lease = Lease(store.scripts, "compat", 10)
+    assert lease.try_acquire()
+    planned_us = store.now_us() - 5_000_000
+    Scheduler(redis, NS).at("s", from_us(planned_us - 1_000_000), "jobs.add", args=[1, 2])
+    before_us = store.now_us()
+    report = Ticker(store, redis).tick(lease.value, lease.epoch, planned_us)
+    after_us = store.now_us()
+    raw = redis.hmget(Job.key_for(report.outcome.enqueued[0].job_id), "created_at", "enqueued_at")
+    created, enqueued = (utcparse(x.decode()) for x in raw)
+    assert [utcformat(created), utcformat(enqueued)] == [x.decode() for x in raw]
+    assert to_us(created.replace(tzinfo=UTC)) == planned_us
+    assert before_us <= to_us(enqueued.replace(tzinfo=UTC)) <= after_us

@@ -14,7 +14,8 @@
 -- KEYS[9] in-flight hash; then the keys the batch names by index.
 -- ARGV[1] lease value "instance_id|epoch" this batch was planned under
 -- ARGV[2] now in µs (Redis's clock): out-of-order records expiring before it are trimmed
--- ARGV[3] RQ timestamp text for created_at/enqueued_at
+-- ARGV[3] RQ timestamp text for created_at (the batch's planning); enqueued_at is Redis's TIME when
+--         this script runs, the moment the jobs really enter their queues
 -- ARGV[4] number of job templates; then for each template (RQ's job hash, minus per-fire fields):
 --   queue key index, job TTL in seconds ('0' = none), number of fields, then field, value, ...
 -- then: number of schedules; then for each schedule:
@@ -31,7 +32,26 @@
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'F'
 end
-local stamp = ARGV[3]
+-- RQ's text form ('%Y-%m-%dT%H:%M:%S.%fZ', UTC) of Redis's clock now (civil date from days
+-- since the epoch: H. Hinnant's algorithm; Redis's Lua has no os.date).
+local function now_stamp()
+  local t = redis.call('TIME')
+  local secs, usec = tonumber(t[1]), tonumber(t[2])
+  local rem = secs % 86400
+  local z = (secs - rem) / 86400 + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local day = doy - math.floor((153 * mp + 2) / 5) + 1
+  local month = mp < 10 and mp + 3 or mp - 9
+  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', year, month, day,
+                       math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, usec)
+end
+
+local created, enqueued_at = ARGV[3], now_stamp()
 local out, queues, templates = {}, {}, {}
 local i = 5
 
@@ -49,7 +69,7 @@ end
 
 local function enqueue(tpl, job, job_id, meta)
   redis.call('HSET', job, unpack(ARGV, tpl.first, tpl.last))
-  redis.call('HSET', job, 'created_at', stamp, 'enqueued_at', stamp, 'meta', meta)
+  redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta)
   if tpl.ttl > 0 then redis.call('EXPIRE', job, tpl.ttl) end
   redis.call('RPUSH', tpl.queue, job_id)
   queues[tpl.queue] = true
