@@ -66,6 +66,8 @@ class Batch:
         ]
         self._index: dict[str, int] = {}
         self._head: list[Any] = [lease_value, to_us(now), stamp(now)]
+        self._shapes: dict[int, int] = {}  # id(template.fields) -> its number in the batch
+        self._shape_args: list[Any] = []
         self._templates: dict[int, int] = {}  # id(template) -> its number in the batch
         self._template_args: list[Any] = []
         self._args: list[Any] = []
@@ -85,8 +87,16 @@ class Batch:
         number = self._templates.get(id(template))
         if number is None:
             number = self._templates[id(template)] = len(self._templates) + 1
-            fields = template.fields
-            self._template_args += [self._key(template.queue_key), template.ttl, len(fields) // 2, *fields]
+            call = template.call
+            self._template_args += [self._shape(template), len(call) // 2, *call]
+        return number
+
+    def _shape(self, template: JobTemplate) -> int:
+        fields = template.fields
+        number = self._shapes.get(id(fields))
+        if number is None:
+            number = self._shapes[id(fields)] = len(self._shapes) + 1
+            self._shape_args += [self._key(template.queue_key), template.ttl, len(fields) // 2, *fields]
         return number
 
     def add(self, stored: Stored, plan: Plan, template: JobTemplate, last_job: str | None) -> None:
@@ -116,7 +126,16 @@ class Batch:
     @property
     def args(self) -> list[Any]:
         """ARGV (see the header of commit.lua)."""
-        return [*self._head, len(self._templates), *self._template_args, self.schedules, *self._args]
+        head, shapes, templates = self._head, self._shape_args, self._template_args
+        return [
+            *head,
+            len(self._shapes),
+            *shapes,
+            len(self._templates),
+            *templates,
+            self.schedules,
+            *self._args,
+        ]
 
     def outcome(self, reply: str) -> Outcome:
         """Sort the batch's fires by the letter the script answered for each."""

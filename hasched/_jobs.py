@@ -31,6 +31,8 @@ META_FIRE = "hasched_fire_time"
 META_EPOCH = "hasched_epoch"
 # Job hash fields that differ between fires; everything else comes from the template.
 PER_FIRE_FIELDS = ("created_at", "enqueued_at", "meta")
+# Job hash fields RQ derives from the call's arguments; the rest depends only on the shape.
+CALL_FIELDS = ("data", "description")
 
 
 def queue_key(name: str) -> str:
@@ -82,29 +84,45 @@ def build_job(s: Schedule, job_id: str, connection: Redis, meta: Mapping[str, An
 class JobTemplate:
     """RQ's serialised job hash for one payload (function, arguments, queue, job options).
 
-    Made with RQ's own `Job.create(...).to_dict()` (or given as `job_hash`, see `Templates`) and
-    shared by every fire of every schedule with the same payload; only `created_at`,
-    `enqueued_at` and `meta` differ per fire and are written next to these fields by the commit
-    script.
+    Made with RQ's own `Job.create(...).to_dict()` (or by `Templates`) and shared by every fire
+    of every schedule with the same payload. It is split in two: `call`, the fields RQ derives
+    from the call's arguments (`data`, `description`), and `fields`, the rest, one list object
+    shared by every template of the same shape so that a commit sends it once. Only
+    `created_at`, `enqueued_at` and `meta` differ per fire and are written by the commit script.
     """
 
-    __slots__ = ("_dumps", "fields", "queue_key", "ttl")
+    __slots__ = ("_dumps", "call", "fields", "queue_key", "ttl")
 
-    def __init__(
-        self, s: Schedule, connection: Redis, made: tuple[Mapping[str, Any], Dumps] | None = None
-    ) -> None:
-        if made is None:
-            job = build_job(s, "template", connection, {})
-            made = job.to_dict(), job.serializer.dumps
-        job_hash, self._dumps = made
-        self.fields: list[Any] = [x for name, value in job_hash.items() if name not in PER_FIRE_FIELDS
-                                  for x in (name, value)]  # fmt: skip
+    def __init__(self, s: Schedule, connection: Redis) -> None:
+        job = build_job(s, "template", connection, {})
+        self._set(s, *split_hash(job.to_dict()), job.serializer.dumps)
+
+    @classmethod
+    def made(cls, s: Schedule, fields: list[Any], call: list[Any], dumps: Dumps) -> JobTemplate:
+        """A template from parts already made (by `Templates`)."""
+        template = cls.__new__(cls)
+        template._set(s, fields, call, dumps)
+        return template
+
+    def _set(self, s: Schedule, fields: list[Any], call: list[Any], dumps: Dumps) -> None:
+        self.fields, self.call, self._dumps = fields, call, dumps
         self.queue_key = queue_key(s.queue)
         self.ttl = s.ttl if s.ttl is not None and s.ttl > 0 else 0
 
     def meta(self, s: Schedule, fire_us: int, epoch: int) -> bytes:
         """The serialised `job.meta` of one fire (RQ's serializer, as `Job.save` writes it)."""
         return bytes(self._dumps(fire_meta(s, fire_us, epoch)))
+
+
+def split_hash(job_hash: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
+    """A job hash as (shape fields, call fields), each flat [name, value, ...], without the
+    per-fire fields."""
+    shape: list[Any] = []
+    call: list[Any] = []
+    for name, value in job_hash.items():
+        if name not in PER_FIRE_FIELDS:
+            (call if name in CALL_FIELDS else shape).extend((name, value))
+    return shape, call
 
 
 Shape = tuple[str, str, int | None, int | None, int | None, int | None, str | None]
@@ -121,9 +139,8 @@ class _ShapeJob:
     pickle and a compress instead of a whole `Job.create` and `to_dict`."""
 
     def __init__(self, s: Schedule, connection: Redis) -> None:
-        self._connection = connection
         self._job = build_job(s, "shape", connection, {})
-        self._hash = self._job.to_dict()
+        self._fields, self._call = split_hash(self._job.to_dict())
         self._described = bool(s.description)  # RQ: `description or job.get_call_string()`
 
     def data(self, s: Schedule) -> bytes:
@@ -133,10 +150,11 @@ class _ShapeJob:
 
     def template(self, s: Schedule, data: bytes) -> JobTemplate:
         """The template of `s`, whose `data` was just computed by `self.data(s)`."""
-        job_hash = {**self._hash, "data": zlib.compress(data)}  # as `Job.to_dict` stores it
-        if not self._described:
-            job_hash["description"] = self._job.get_call_string()
-        return JobTemplate(s, self._connection, (job_hash, self._job.serializer.dumps))
+        call = {**dict(zip(self._call[::2], self._call[1::2], strict=True)), "data": zlib.compress(data)}
+        if not self._described:  # `zlib.compress` above: as `Job.to_dict` stores `data`
+            call["description"] = self._job.get_call_string()
+        flat = [x for pair in call.items() for x in pair]
+        return JobTemplate.made(s, self._fields, flat, self._job.serializer.dumps)
 
 
 class Templates:

@@ -16,8 +16,10 @@
 -- ARGV[2] now in µs (Redis's clock): out-of-order records expiring before it are trimmed
 -- ARGV[3] RQ timestamp text for created_at (the batch's planning); enqueued_at is Redis's TIME when
 --         this script runs, the moment the jobs really enter their queues
--- ARGV[4] number of job templates; then for each template (RQ's job hash, minus per-fire fields):
+-- ARGV[4] number of job shapes; then for each (RQ's job hash minus per-fire and call fields):
 --   queue key index, job TTL in seconds ('0' = none), number of fields, then field, value, ...
+-- then: number of job templates; then for each: its shape number, number of call fields (RQ's
+--   fields derived from the arguments: data, description), then field, value, ...
 -- then: number of schedules; then for each schedule:
 --   id, expected revision, new state JSON, new due µs ('' = finished),
 --   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none),
@@ -52,14 +54,21 @@ local function now_stamp()
 end
 
 local created, enqueued_at = ARGV[3], now_stamp()
-local out, queues, templates = {}, {}, {}
+local out, queues, shapes, templates = {}, {}, {}, {}
 local i = 5
 
 for t = 1, tonumber(ARGV[4]) do
   local n = tonumber(ARGV[i + 2])
-  templates[t] = {queue = KEYS[tonumber(ARGV[i])], ttl = tonumber(ARGV[i + 1]), first = i + 3,
-                  last = i + 2 + 2 * n}
+  shapes[t] = {queue = KEYS[tonumber(ARGV[i])], ttl = tonumber(ARGV[i + 1]), first = i + 3,
+               last = i + 2 + 2 * n}
   i = i + 3 + 2 * n
+end
+local ntemplates = tonumber(ARGV[i])
+i = i + 1
+for t = 1, ntemplates do
+  local shape, n = shapes[tonumber(ARGV[i])], tonumber(ARGV[i + 1])
+  templates[t] = {queue = shape.queue, ttl = shape.ttl, shape = shape, first = i + 2, last = i + 1 + 2 * n}
+  i = i + 2 + 2 * n
 end
 
 local function busy(job_key)
@@ -68,8 +77,9 @@ local function busy(job_key)
 end
 
 local function enqueue(tpl, job, job_id, meta)
-  redis.call('HSET', job, unpack(ARGV, tpl.first, tpl.last))
-  redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta)
+  redis.call('HSET', job, unpack(ARGV, tpl.shape.first, tpl.shape.last))
+  redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta,
+             unpack(ARGV, tpl.first, tpl.last))
   if tpl.ttl > 0 then redis.call('EXPIRE', job, tpl.ttl) end
   redis.call('RPUSH', tpl.queue, job_id)
   queues[tpl.queue] = true
