@@ -119,7 +119,8 @@ class Batch:
             legacy, job = self._key(self._keys.legacy_claim(s.id, fire_us)), self._key(job_key(job_id))
             self._args += [str(fire_us), legacy, job, job_id, template.meta(s, fire_us, self._epoch)]
             run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued").encode()
-            self._args += [run, Run(fire_us, "scheduled", self._epoch, None, "skipped").encode()]
+            skipped = "" if overlap < 0 else Run(fire_us, "scheduled", self._epoch, None, "skipped").encode()
+            self._args += [run, skipped]  # a fire of an overlap=allow schedule is never skipped
             self.fires.append(Fire(s.id, fire_us, fire.due_us, s.queue, job_id))
         self.schedules += 1
 

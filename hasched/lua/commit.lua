@@ -28,6 +28,7 @@
 --   number of missed stretches, then each: reason, first µs, last µs, count;
 --   then for each fire (in order): nominal fire µs, KEYS index of its 0.1 claim marker,
 --   job key index, job id, serialised meta, its run record if enqueued, if skipped
+--   for overlap (always '' when overlap is '-1': never used)
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
 --          S schedule changed since it was read (nothing done for it); or 'F' alone when the
 --          lease is not held with this epoch (nothing done at all).
