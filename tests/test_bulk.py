@@ -3,13 +3,17 @@ chunk, the single write's rules kept (progress, revisions, id index, wake-up), p
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 
 import pytest
 from helpers import redis_now, wait_for
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from redis_server import RedisServer
 
+import hasched.aio
 from hasched import Scheduler, ValidationError
 from hasched._lease import Lease
 from hasched._model import Schedule
@@ -122,3 +126,15 @@ def test_a_chunk_wakes_the_leader(redis: Redis) -> None:
     message = wait_for(lambda: sub.get_message(timeout=0.1))
     assert message["data"] == b"schedule"
     sub.close()
+
+
+def test_the_async_client_writes_the_same(redis: Redis, redis_server: RedisServer) -> None:
+    async def call() -> int:
+        client = AsyncRedis.from_url(redis_server.url)
+        try:
+            return await hasched.aio.Scheduler(client, NS).add_many([every(0), every(1)], chunk=1)
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(call()) == 2
+    assert stored_ids(redis) == ["s0", "s1"]
