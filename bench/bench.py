@@ -31,9 +31,9 @@ Clocks and measurements
   time is the `TIME` of the first poll that saw it (an upper bound, late by at most one poll
   period, ~1.1 ms, about 0.6 ms on average).
 * "enqueued_at": RQ's job field, read back from the job hashes after the run. rq-scheduler
-  writes the enqueuing process's clock just before the job is pushed; hasched writes the Redis
-  `TIME` its leader read at the *start* of the tick that planned the fire, so for hasched it
-  is earlier than the real landing by that tick's planning and commit time.
+  writes the enqueuing process's clock just before the job is pushed; hasched writes Redis's
+  `TIME` read by the commit script that pushes the job (its `created_at` is the start of the
+  tick that planned it).
 * Throughput: N fires all due at the same instant T. fires/s = N / (last landed - T) is the
   headline; the same from the largest `enqueued_at` and the drain rate N / (last landed -
   first landed), which leaves out the wait for the scheduler's first pass, are shown too.
@@ -212,9 +212,10 @@ class Hasched:
     label = "hasched"
     interval = "event-driven"
 
-    def __init__(self, r: Redis) -> None:
+    def __init__(self, r: Redis, distinct: bool = False) -> None:
         self._r = r
         self._api = Scheduler(r, namespace=NAMESPACE)
+        self._distinct = distinct
 
     def argv(self, url: str) -> list[str]:
         run = ["run", "--redis-url", url, "--namespace", NAMESPACE, "--instance-id", INSTANCE_ID]
@@ -225,7 +226,8 @@ class Hasched:
         return isinstance(lease, bytes) and lease.startswith(f"{INSTANCE_ID}|".encode())
 
     def schedule(self, key: str, when: float) -> None:
-        self._api.at(key, datetime.fromtimestamp(when, UTC), TASK)
+        args = [key] if self._distinct else []  # --distinct: every fire its own call
+        self._api.at(key, datetime.fromtimestamp(when, UTC), TASK, args=args)
 
     def discard(self, keys: Sequence[str]) -> None:
         for key in keys:
@@ -241,8 +243,9 @@ class RqSched:
 
     label = "rq-scheduler"
 
-    def __init__(self, r: Redis, interval: float) -> None:
+    def __init__(self, r: Redis, interval: float, distinct: bool = False) -> None:
         self._r = r
+        self._distinct = distinct
         self._api = RQScheduler(queue_name="default", connection=r)
         self._interval = interval
         self.interval = f"{interval:g} s"
@@ -255,7 +258,8 @@ class RqSched:
         return next(iter(self._r.scan_iter("rq:scheduler_instance:*")), None) is not None
 
     def schedule(self, key: str, when: float) -> None:
-        job = self._api.enqueue_at(datetime.fromtimestamp(when, UTC), TASK, job_id=f"rqs-{key}")
+        args = [key] if self._distinct else []
+        job = self._api.enqueue_at(datetime.fromtimestamp(when, UTC), TASK, *args, job_id=f"rqs-{key}")
         self._asked[job.id] = when
 
     def discard(self, keys: Sequence[str]) -> None:
@@ -578,13 +582,14 @@ def report(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"`--interval {a['rqs_fast_interval']:g}` (its shortest useful interval: below it the loop only "
         "burns CPU, since it rounds fire times down to whole seconds anyway).",
         "",
-        f"### Throughput: {a['fires']:,} fires due at the same whole-second instant T",
+        f"### Throughput: {a['fires']:,} fires due at the same whole-second instant T"
+        + (", every payload distinct" if a.get("distinct") else ", one shared payload"),
         "",
         phase_table(results, "throughput", THROUGHPUT_HEADERS, _throughput_cells),
         "",
         "fires/s = N / (time the last job id was seen in the queue - T), Redis clock, queue polled "
         "every ~1 ms. The enqueued_at column uses the largest RQ `enqueued_at` instead (hasched stamps "
-        "the start of the tick, so that one flatters it); drain leaves out the wait for the first pass.",
+        "the commit's Redis TIME); drain leaves out the wait for the first pass.",
         "",
         f"### Fire lag: {a['lag_fires']:,} fires spread uniformly over {a['lag_span']:g} s",
         "",
@@ -623,6 +628,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--lag-fires", type=int, default=1_000, help="fires spread over --lag-span (lag)")
     p.add_argument("--lag-span", type=float, default=10.0, help="seconds the lag fires are spread over")
     p.add_argument("--rqs-fast-interval", type=float, default=0.01, help="rq-scheduler's short interval")
+    p.add_argument("--distinct", action="store_true", help="every fire calls the task with its own argument")
     p.add_argument("--only", choices=("hasched", "rq-scheduler"), help="measure one scheduler only")
     return p.parse_args(argv)
 
@@ -643,9 +649,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     contenders: list[Callable[[Redis], Contender]] = []
     if args.only in (None, "hasched"):
-        contenders.append(Hasched)
+        contenders.append(lambda r: Hasched(r, args.distinct))
     if args.only in (None, "rq-scheduler"):
-        contenders += [lambda r: RqSched(r, 1.0), lambda r: RqSched(r, args.rqs_fast_interval)]
+        contenders += [
+            lambda r: RqSched(r, 1.0, args.distinct),
+            lambda r: RqSched(r, args.rqs_fast_interval, args.distinct),
+        ]
     try:
         with tempfile.TemporaryDirectory(prefix="hasched-bench-") as tmp, redis_server(Path(tmp)) as (r, url):
             run = Run(r, url, Path(tmp), args)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,8 @@ class Batch:
         ]
         self._index: dict[str, int] = {}
         self._head: list[Any] = [lease_value, to_us(now), stamp(now)]
+        self._shapes: dict[int, int] = {}  # id(template.fields) -> its number in the batch
+        self._shape_args: list[Any] = []
         self._templates: dict[int, int] = {}  # id(template) -> its number in the batch
         self._template_args: list[Any] = []
         self._args: list[Any] = []
@@ -85,8 +87,16 @@ class Batch:
         number = self._templates.get(id(template))
         if number is None:
             number = self._templates[id(template)] = len(self._templates) + 1
-            fields = template.fields
-            self._template_args += [self._key(template.queue_key), template.ttl, len(fields) // 2, *fields]
+            call = template.call
+            self._template_args += [self._shape(template), len(call) // 2, *call]
+        return number
+
+    def _shape(self, template: JobTemplate) -> int:
+        fields = template.fields
+        number = self._shapes.get(id(fields))
+        if number is None:
+            number = self._shapes[id(fields)] = len(self._shapes) + 1
+            self._shape_args += [self._key(template.queue_key), template.ttl, len(fields) // 2, *fields]
         return number
 
     def add(self, stored: Stored, plan: Plan, template: JobTemplate, last_job: str | None) -> None:
@@ -108,15 +118,25 @@ class Batch:
             job_id = self._keys.job_id(s.id, fire_us)
             legacy, job = self._key(self._keys.legacy_claim(s.id, fire_us)), self._key(job_key(job_id))
             self._args += [str(fire_us), legacy, job, job_id, template.meta(s, fire_us, self._epoch)]
-            run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued")
-            self._args += [run.encode(), replace(run, enqueued_us=None, status="skipped").encode()]
+            run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued").encode()
+            skipped = "" if overlap < 0 else Run(fire_us, "scheduled", self._epoch, None, "skipped").encode()
+            self._args += [run, skipped]  # a fire of an overlap=allow schedule is never skipped
             self.fires.append(Fire(s.id, fire_us, fire.due_us, s.queue, job_id))
         self.schedules += 1
 
     @property
     def args(self) -> list[Any]:
         """ARGV (see the header of commit.lua)."""
-        return [*self._head, len(self._templates), *self._template_args, self.schedules, *self._args]
+        head, shapes, templates = self._head, self._shape_args, self._template_args
+        return [
+            *head,
+            len(self._shapes),
+            *shapes,
+            len(self._templates),
+            *templates,
+            self.schedules,
+            *self._args,
+        ]
 
     def outcome(self, reply: str) -> Outcome:
         """Sort the batch's fires by the letter the script answered for each."""

@@ -20,7 +20,7 @@ from hasched._keys import LEADERS_KEPT, Keys, parse_lease
 from hasched._runs import Missed
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
-          "track", "after_write", "trigger_run")  # fmt: skip
+          "track", "after_write", "trigger_run", "upsert_many")  # fmt: skip
 # The scripts that write run records start with the shared functions of runs_lib.lua.
 _WITH_RUNS_LIB = ("commit", "track", "after_write", "trigger_run")
 
@@ -122,6 +122,32 @@ class Scripts:
         self._after_write(pipe, sid, expect, after)
         rev, _ = pipe.execute()
         return int(rev)
+
+    def upsert_many(
+        self, items: list[tuple[tuple[str, str, str, int | None, bool, str], AfterWrite | None]]
+    ) -> None:
+        """Write a chunk of schedules whole or not at all (upsert_many.lua), each with what it
+        records besides (`after`) in the same MULTI. ResponseError "EXISTS <id>" or "CONFLICT
+        <id>" when an expectation does not hold: nothing was written."""
+        args: list[Any] = [self.keys.wake]
+        for (sid, definition, state, due_us, paused, expect), _ in items:
+            args += [
+                sid,
+                definition,
+                state,
+                "" if due_us is None else str(due_us),
+                "1" if paused else "0",
+                expect,
+            ]
+        keys = upsert_call(self.keys, "", "", "", None, False, "")[0]
+        pipe = self._redis.pipeline(transaction=True)
+        self._s["upsert_many"](keys=keys, args=args, client=pipe)
+        for (sid, *_, expect), after in items:
+            if after is not None:
+                self._after_write(pipe, sid, expect, after)
+        reply = pipe.execute(raise_on_error=False)[0]
+        if isinstance(reply, Exception):
+            raise reply
 
     def delete(self, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> bool:
         """Remove a schedule, keeping its mark until `keep_until_us`; first drop the `expired`

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from hasched import _codec
+from hasched._bulk import checked, save_many
 from hasched._model import Schedule
 from hasched._store import Store, Stored
 from hasched._write import keep_interval_start
-from hasched.errors import InvalidRecord, ScheduleExists, ValidationError
+from hasched.errors import InvalidRecord, ValidationError
 
 FILE_SOURCE = "file"
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -114,14 +115,10 @@ def differences(a: Schedule, b: Schedule) -> list[str]:
 
 
 def apply_sync(store: Store, plan: SyncPlan) -> None:
-    """Write the plan. A create that loses a race to another syncing instance is re-checked."""
-    for s in plan.create:
-        try:
-            store.save(s, replace=False)
-        except ScheduleExists:
-            store.save(s, replace=True)  # another instance created it first; same file, same data
-    for s, _ in plan.change:
-        store.save(s, replace=True)
+    """Write the plan: creates and changes in atomic chunks (`hasched._bulk`), written as
+    replaces, so a create that another syncing instance made first (same file, same data) or an
+    unreadable record is simply written over; then the removals."""
+    save_many(store, checked([*plan.create, *(s for s, _ in plan.change)]), replace=True)
     for sid in plan.remove:
         store.delete(sid)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,14 +9,13 @@ from redis import Redis
 
 from hasched._commit import Batch, Outcome
 from hasched._faults import FaultHooks
-from hasched._jobs import JobTemplate
+from hasched._jobs import Templates
 from hasched._plan import plan
 from hasched._store import Store, Stored
 from hasched._triggers import from_us
 from hasched.errors import InvalidRecord
 
 BATCH_SCHEDULES = 500
-_TEMPLATE_CACHE = 20_000
 
 
 @dataclass(slots=True)
@@ -39,7 +37,7 @@ class Ticker:
         self._store = store
         self._redis = redis
         self._faults = faults or FaultHooks()
-        self._templates: OrderedDict[str, JobTemplate] = OrderedDict()
+        self._templates = Templates(redis)
 
     def tick(self, lease_value: str, epoch: int, now_us: int) -> TickReport:
         """Plan and commit one batch of due schedules at `now` (Redis time)."""
@@ -57,7 +55,7 @@ class Ticker:
             p = plan(stored.schedule, stored.state, now_us)
             if p.missed and p.first_missed_us is not None:
                 report.missed[stored.schedule.id] = (p.missed, p.first_missed_us)
-            batch.add(stored, p, self._template(stored), last_jobs.get(stored.schedule.id))
+            batch.add(stored, p, self._templates.get(stored.schedule), last_jobs.get(stored.schedule.id))
         report.planned = len(batch.fires)
         if batch.schedules:
             self._faults.before_commit()
@@ -67,16 +65,3 @@ class Ticker:
     def _last_jobs(self, live: list[Stored]) -> dict[str, Any]:
         ids = [x.schedule.id for x in live if x.schedule.overlap == "skip"]
         return dict(zip(ids, self._store.last_jobs(ids), strict=True)) if ids else {}
-
-    def _template(self, stored: Stored) -> JobTemplate:
-        """One template per distinct payload: a burst of one-offs calling the same function
-        with the same arguments costs one `Job.create`, not one per schedule."""
-        key = JobTemplate.key(stored.schedule)
-        template = self._templates.get(key)
-        if template is None:
-            template = self._templates[key] = JobTemplate(stored.schedule, self._redis)
-            if len(self._templates) > _TEMPLATE_CACHE:
-                self._templates.popitem(last=False)
-        else:
-            self._templates.move_to_end(key)
-        return template

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Unpack, cast
 
@@ -80,6 +81,14 @@ class Scheduler:
             return (await self._write(s.id, whole(s, replace), repair=replace)).schedule
         except InvalidRecord:
             raise ScheduleExists(s.id) from None
+
+    async def add_many(self, schedules: Iterable[Schedule], *, replace: bool = True, chunk: int = 1000,
+                       progress: Callable[[int, int], None] | None = None) -> int:  # fmt: skip
+        """Store many schedules (see `hasched.Scheduler.add_many`); `progress` is called from a
+        worker thread."""
+        items = builtins.list(schedules)
+        sync = self._sync_scheduler()
+        return await asyncio.to_thread(sync.add_many, items, replace=replace, chunk=chunk, progress=progress)
 
     async def cron(
         self, id: str, expr: str, func: Func, *, replace: bool = True, **options: Unpack[ScheduleOptions]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Unpack
 
@@ -12,6 +13,7 @@ from rq.job import Job
 from rq.queue import Queue
 
 from hasched import _codec, _history
+from hasched._bulk import DEFAULT_CHUNK, checked, save_many
 from hasched._commit import in_flight_prefix
 from hasched._dedupe import retention_us
 from hasched._jobs import build_job, fire_meta
@@ -57,6 +59,15 @@ class Scheduler:
     def add(self, schedule: Schedule, *, replace: bool = True) -> Schedule:
         """Store a schedule (create, or update when `replace`); returns it as stored."""
         return self._store.save(validate(schedule), replace=replace).schedule
+
+    def add_many(self, schedules: Iterable[Schedule], *, replace: bool = True, chunk: int = DEFAULT_CHUNK,
+                 progress: Callable[[int, int], None] | None = None) -> int:  # fmt: skip
+        """Store many schedules (create, or update when `replace`, as `add` does), `chunk` per
+        atomic write; returns how many were written. All of them are validated and checked
+        against what is stored before anything is written: a bad one raises (ValidationError
+        naming it, or ScheduleExists without `replace`) and nothing is written. Each chunk is
+        written whole or not at all; `progress(done, total)` is called after each."""
+        return save_many(self._store, checked(schedules), replace=replace, chunk=chunk, progress=progress)
 
     def cron(
         self, id: str, expr: str, func: Func, *, replace: bool = True, **options: Unpack[ScheduleOptions]

@@ -29,7 +29,7 @@ def commit_as_0_1(redis: Redis, store: Store, lease: Lease, done: list[Stored]) 
             store.keys.last_job, queues_set_key()]  # fmt: skip
     template = JobTemplate(done[0].schedule, redis)
     keys.append(template.queue_key)
-    fields = template.fields
+    fields = [*template.fields, *template.call]  # the whole job hash, as 0.1 wrote it
     args: list[Any] = [lease.value, WEEK_MS, stamp(from_us(store.now_us())), 1, len(keys), 0]
     args += [len(fields) // 2, *fields, len(done)]
     for stored in done:

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry
+from rq.utils import utcformat, utcparse
 
 from hasched import Scheduler
 from hasched._lease import Lease
 from hasched._store import Store
 from hasched._tick import Ticker
-from hasched._triggers import from_us
+from hasched._triggers import from_us, to_us
 
 NS = "compat"
 # Fields that differ between any two jobs (ids, clocks) or carry hasched's own data.
@@ -64,3 +67,44 @@ def test_worker_records_failure(redis: Redis) -> None:
     assert job.id in FailedJobRegistry("low", connection=redis).get_job_ids()
     result = job.latest_result()
     assert result is not None and "expected failure" in (result.exc_string or "")
+
+
+def test_distinct_payloads_of_one_shape_match_rq_enqueue(redis: Redis) -> None:
+    # One tick builds many templates that differ only in their call: each must carry its own
+    # arguments and RQ's own description of them, field for field.
+    store = Store(redis, NS)
+    lease = Lease(store.scripts, "compat", 10)
+    assert lease.try_acquire()
+    api, when = Scheduler(redis, NS), from_us(store.now_us())
+    calls = [([1, 2], {}), ([3], {"b": 4}), ([1, 2], {}), (["x" * 100], {"k": [1, {"z": None}]})]
+    for i, (args, kwargs) in enumerate(calls):
+        api.at(f"s{i}", when, "jobs.add", args=args, kwargs=kwargs, timeout=30)
+    report = Ticker(store, redis).tick(lease.value, lease.epoch, store.now_us())
+    ours = {f.schedule_id: f.job_id for f in report.outcome.enqueued}
+    assert len(ours) == len(calls)
+    queue = Queue("default", connection=redis)
+    for i, (args, kwargs) in enumerate(calls):
+        theirs = queue.enqueue("jobs.add", *args, job_timeout=30, **kwargs)
+        raw_ours = {k.decode(): v for k, v in redis.hgetall(Job.key_for(ours[f"s{i}"])).items()}
+        raw_theirs = {k.decode(): v for k, v in redis.hgetall(theirs.key).items()}
+        assert set(raw_ours) - {"meta"} == set(raw_theirs)
+        for name in set(raw_theirs) - VARYING:
+            assert raw_ours[name] == raw_theirs[name], (i, name)
+
+
+def test_enqueued_at_is_the_commit_instant_in_rq_format(redis: Redis) -> None:
+    # The batch is planned as of 5 s ago: created_at says so, enqueued_at is Redis's clock at
+    # the commit itself, in RQ's own text form.
+    store = Store(redis, NS)
+    lease = Lease(store.scripts, "compat", 10)
+    assert lease.try_acquire()
+    planned_us = store.now_us() - 5_000_000
+    Scheduler(redis, NS).at("s", from_us(planned_us - 1_000_000), "jobs.add", args=[1, 2])
+    before_us = store.now_us()
+    report = Ticker(store, redis).tick(lease.value, lease.epoch, planned_us)
+    after_us = store.now_us()
+    raw = redis.hmget(Job.key_for(report.outcome.enqueued[0].job_id), "created_at", "enqueued_at")
+    created, enqueued = (utcparse(x.decode()) for x in raw)
+    assert [utcformat(created), utcformat(enqueued)] == [x.decode() for x in raw]
+    assert to_us(created.replace(tzinfo=UTC)) == planned_us
+    assert before_us <= to_us(enqueued.replace(tzinfo=UTC)) <= after_us

@@ -14,9 +14,12 @@
 -- KEYS[9] in-flight hash; then the keys the batch names by index.
 -- ARGV[1] lease value "instance_id|epoch" this batch was planned under
 -- ARGV[2] now in µs (Redis's clock): out-of-order records expiring before it are trimmed
--- ARGV[3] RQ timestamp text for created_at/enqueued_at
--- ARGV[4] number of job templates; then for each template (RQ's job hash, minus per-fire fields):
+-- ARGV[3] RQ timestamp text for created_at (the batch's planning); enqueued_at is Redis's TIME when
+--         this script runs, the moment the jobs really enter their queues
+-- ARGV[4] number of job shapes; then for each (RQ's job hash minus per-fire and call fields):
 --   queue key index, job TTL in seconds ('0' = none), number of fields, then field, value, ...
+-- then: number of job templates; then for each: its shape number, number of call fields (RQ's
+--   fields derived from the arguments: data, description), then field, value, ...
 -- then: number of schedules; then for each schedule:
 --   id, expected revision, new state JSON, new due µs ('' = finished),
 --   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none),
@@ -25,21 +28,48 @@
 --   number of missed stretches, then each: reason, first µs, last µs, count;
 --   then for each fire (in order): nominal fire µs, KEYS index of its 0.1 claim marker,
 --   job key index, job id, serialised meta, its run record if enqueued, if skipped
+--   for overlap (always '' when overlap is '-1': never used)
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
 --          S schedule changed since it was read (nothing done for it); or 'F' alone when the
 --          lease is not held with this epoch (nothing done at all).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'F'
 end
-local stamp = ARGV[3]
-local out, queues, templates = {}, {}, {}
+-- RQ's text form ('%Y-%m-%dT%H:%M:%S.%fZ', UTC) of Redis's clock now (civil date from days
+-- since the epoch: H. Hinnant's algorithm; Redis's Lua has no os.date).
+local function now_stamp()
+  local t = redis.call('TIME')
+  local secs, usec = tonumber(t[1]), tonumber(t[2])
+  local rem = secs % 86400
+  local z = (secs - rem) / 86400 + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local day = doy - math.floor((153 * mp + 2) / 5) + 1
+  local month = mp < 10 and mp + 3 or mp - 9
+  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', year, month, day,
+                       math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, usec)
+end
+
+local created, enqueued_at = ARGV[3], now_stamp()
+local out, queues, shapes, templates = {}, {}, {}, {}
 local i = 5
 
 for t = 1, tonumber(ARGV[4]) do
   local n = tonumber(ARGV[i + 2])
-  templates[t] = {queue = KEYS[tonumber(ARGV[i])], ttl = tonumber(ARGV[i + 1]), first = i + 3,
-                  last = i + 2 + 2 * n}
+  shapes[t] = {queue = KEYS[tonumber(ARGV[i])], ttl = tonumber(ARGV[i + 1]), first = i + 3,
+               last = i + 2 + 2 * n}
   i = i + 3 + 2 * n
+end
+local ntemplates = tonumber(ARGV[i])
+i = i + 1
+for t = 1, ntemplates do
+  local shape, n = shapes[tonumber(ARGV[i])], tonumber(ARGV[i + 1])
+  templates[t] = {queue = shape.queue, ttl = shape.ttl, shape = shape, first = i + 2, last = i + 1 + 2 * n}
+  i = i + 2 + 2 * n
 end
 
 local function busy(job_key)
@@ -48,8 +78,9 @@ local function busy(job_key)
 end
 
 local function enqueue(tpl, job, job_id, meta)
-  redis.call('HSET', job, unpack(ARGV, tpl.first, tpl.last))
-  redis.call('HSET', job, 'created_at', stamp, 'enqueued_at', stamp, 'meta', meta)
+  redis.call('HSET', job, unpack(ARGV, tpl.shape.first, tpl.shape.last))
+  redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta,
+             unpack(ARGV, tpl.first, tpl.last))
   if tpl.ttl > 0 then redis.call('EXPIRE', job, tpl.ttl) end
   redis.call('RPUSH', tpl.queue, job_id)
   queues[tpl.queue] = true

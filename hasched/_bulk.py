@@ -1,0 +1,91 @@
+"""Writing many schedules at once (`Scheduler.add_many`, `hasched sync`): every schedule is
+checked and planned before anything is written, then each chunk is written in one atomic step.
+
+A chunk keeps the single write's rules (`hasched._store.plan_store`): a replace that keeps the
+fire times keeps the progress, every write takes a new revision and keeps the id index. A writer
+that got in between (CONFLICT, or EXISTS on a replace) makes that chunk be read, planned and
+written again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from redis.exceptions import ResponseError
+
+from hasched._model import Schedule, validate
+from hasched._store import MAX_WRITE_ATTEMPTS, PendingWrite, Store, Stored, plan_store, whole
+from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ValidationError
+
+DEFAULT_CHUNK = 1000
+Progress = Callable[[int, int], None]  # (schedules handled so far, all of them)
+
+
+def checked(schedules: Iterable[Schedule]) -> list[Schedule]:
+    """Every schedule validated, ids distinct; ValidationError naming the first bad one."""
+    out, seen = [], set()
+    for s in schedules:
+        if not isinstance(s, Schedule):
+            raise ValidationError("schedules", f"expected Schedule objects, got {type(s).__name__}")
+        validate(s)
+        if s.id in seen:
+            raise ValidationError("id", "appears twice in one add_many", schedule_id=s.id)
+        seen.add(s.id)
+        out.append(s)
+    return out
+
+
+def save_many(store: Store, schedules: Sequence[Schedule], *, replace: bool, chunk: int = DEFAULT_CHUNK,
+              progress: Progress | None = None) -> int:  # fmt: skip
+    """Write `schedules` (already `checked`) in chunks of `chunk`; returns how many were written.
+    Raises before writing anything when one
+    cannot be written as read now (ScheduleExists without `replace`, a one-off too old)."""
+    if chunk < 1:
+        raise ValidationError("chunk", f"must be at least 1, got {chunk}")
+    parts = [list(schedules[i : i + chunk]) for i in range(0, len(schedules), chunk)]
+    now = store.now_us()
+    plans = [_plan(store, part, replace, now) for part in parts]
+    written = done = 0
+    for part, todo in zip(parts, plans, strict=True):
+        written += _write(store, part, todo, replace)
+        done += len(part)
+        if progress is not None:
+            progress(done, len(schedules))
+    return written
+
+
+def _plan(store: Store, part: list[Schedule], replace: bool, now_us: int) -> list[PendingWrite]:
+    """The writes of one chunk over what is stored now."""
+    todo = []
+    for s, loaded in zip(part, store.load_many([s.id for s in part]), strict=True):
+        try:
+            pending = plan_store(loaded, whole(s, replace), now_us, repair=replace)
+        except InvalidRecord:
+            raise ScheduleExists(s.id) from None  # as Store.save: only a replace repairs it
+        if not isinstance(pending, Stored):
+            todo.append(pending)
+    return todo
+
+
+def _write(store: Store, part: list[Schedule], todo: list[PendingWrite], replace: bool) -> int:
+    sid = part[0].id
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        if not todo:
+            return 0
+        try:
+            store.scripts.upsert_many([(w.upsert_args(), w.after()) for w in todo])
+            return len(todo)
+        except ResponseError as e:
+            sid = _refused(e, replace)
+        todo = _plan(store, part, replace, store.now_us())
+    raise ConcurrentUpdate(sid, MAX_WRITE_ATTEMPTS)
+
+
+def _refused(e: ResponseError, replace: bool) -> str:
+    """The id a chunk was refused for when another writer got in between; raise otherwise."""
+    reason, _, sid = str(e).partition(" ")
+    if reason == "EXISTS" and not replace:
+        raise ScheduleExists(sid) from None
+    if reason not in ("EXISTS", "CONFLICT"):
+        raise e
+    return sid
