@@ -28,7 +28,7 @@ from rq.serializers import resolve_serializer
 from rq.utils import import_attribute
 
 from hasched import _log
-from hasched._commands import _load_schedules, connection_of, run_settings
+from hasched._cliconf import connection_of, load_schedules, run_settings
 from hasched._connect import connect
 from hasched._daemon import Daemon
 from hasched._faults import FaultHooks, InjectedCrash, take
@@ -210,7 +210,7 @@ def run_worker(args: argparse.Namespace) -> int:
         return _run(build_worker(opts, connect(conn, timeout=opts.worker_ttl)), None, opts, None)
     settings = run_settings(args)
     _log.configure(settings.log_format, settings.log_level)
-    schedules = _load_schedules(settings.schedules) if settings.schedules else None
+    schedules = load_schedules(settings.schedules) if settings.schedules else None
     # RQ blocks in BLPOP for up to worker_ttl - 15 s: its client must wait longer than that.
     worker = build_worker(opts, connect(settings.connection, timeout=opts.worker_ttl))
     redis = connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3))

@@ -16,7 +16,7 @@ from hasched.errors import ScheduleNotFound
 from hasched.web._auth import SESSION_COOKIE, read_form, root, safe_next, set_cookie
 
 if TYPE_CHECKING:
-    from hasched.web._app import Ui
+    from hasched.web._ui import Ui
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_NOTE = 500

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from redis import Redis
@@ -22,37 +19,13 @@ from starlette.templating import Jinja2Templates
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched.errors import HaschedError, ScheduleNotFound
 from hasched.web import _actions, _pages
-from hasched.web._auth import Access, csrf_of, guard, root
+from hasched.web._auth import Access, guard
 from hasched.web._data import Data
 from hasched.web._format import FILTERS
+from hasched.web._ui import Ui
 
 HERE = Path(__file__).resolve().parent
-REFRESH_SECONDS = 10
 STALE_AFTER = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Ui:
-    """What every page handler needs: the data, the access rules and the templates."""
-
-    data: Data
-    access: Access
-    templates: Jinja2Templates
-    stale_after: float
-
-    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
-        base = {
-            "root": root(request),
-            "csrf": csrf_of(request),
-            "read_only": self.access.read_only,
-            "signed_in": self.access.token is not None and self.access.signed_in(request),
-            "now": datetime.now(UTC),
-            "refresh": REFRESH_SECONDS,
-            "done": None,
-            "job": None,
-            "subject": None,
-        }
-        return self.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 
 def create_app(

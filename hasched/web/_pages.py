@@ -16,7 +16,7 @@ from hasched._keys import LEADERS_KEPT
 from hasched.web._data import PAGE_SIZE, STATES, ListQuery
 
 if TYPE_CHECKING:
-    from hasched.web._app import Ui
+    from hasched.web._ui import Ui
 
 Handler = Callable[[Request], Response]
 
