@@ -17,7 +17,7 @@ from hasched._cliconf import connection_of, load_schedules, run_settings
 from hasched._connect import connect
 from hasched._daemon import Daemon
 from hasched._history import summaries
-from hasched._http import HttpEndpoints
+from hasched._http import serve
 from hasched._model import parse_datetime
 from hasched._query import Query, page
 from hasched._status import render_text, status
@@ -48,13 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: daemon.request_stop())
     signal.signal(signal.SIGHUP, lambda *_: daemon.request_reload())
-    endpoints = None
-    if settings.metrics_addr:
-        try:
-            endpoints = HttpEndpoints(settings.metrics_addr, daemon.metrics.registry, daemon.health,
-                                      daemon.status).start()  # fmt: skip
-        except OSError as e:
-            raise StartupError(f"metrics-addr {settings.metrics_addr}: {e.strerror or e}") from None
+    endpoints = serve(settings.metrics_addr, daemon.metrics.registry, daemon.health, daemon.status)
     try:
         daemon.run()
     finally:

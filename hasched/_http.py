@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from hasched.errors import ValidationError
+from hasched.errors import StartupError, ValidationError
 
 Health = Callable[[], tuple[bool, dict[str, Any]]]
 Status = Callable[[], dict[str, Any]]
@@ -87,3 +87,15 @@ class HttpEndpoints:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def serve(addr: str | None, registry: CollectorRegistry, health: Health, status: Status, *,
+          option: str = "metrics-addr") -> HttpEndpoints | None:  # fmt: skip
+    """Start the endpoints on `addr`, or nothing when it is empty; a port that cannot be bound is
+    a StartupError naming `option` (the flag or keyword the address came from)."""
+    if not addr:
+        return None
+    try:
+        return HttpEndpoints(addr, registry, health, status).start()
+    except OSError as e:
+        raise StartupError(f"{option} {addr}: {e.strerror or e}") from None

@@ -32,9 +32,9 @@ from hasched._cliconf import connection_of, load_schedules, run_settings
 from hasched._connect import connect
 from hasched._daemon import Daemon
 from hasched._faults import FaultHooks, InjectedCrash, take
-from hasched._http import HttpEndpoints
+from hasched._http import HttpEndpoints, serve
 from hasched._systemd import Notifier
-from hasched.errors import StartupError, ValidationError
+from hasched.errors import ValidationError
 
 DEQUEUE_STRATEGIES = ("default", "random", "round_robin")
 
@@ -215,13 +215,7 @@ def run_worker(args: argparse.Namespace) -> int:
     worker = build_worker(opts, connect(settings.connection, timeout=opts.worker_ttl))
     redis = connect(settings.connection, timeout=max(0.5, settings.lease_ttl / 3))
     daemon = Daemon(settings, redis, schedules=schedules, notifier=Notifier())
-    endpoints = None
-    if settings.metrics_addr:
-        try:
-            endpoints = HttpEndpoints(settings.metrics_addr, daemon.metrics.registry, daemon.health,
-                                      daemon.status).start()  # fmt: skip
-        except OSError as e:
-            raise StartupError(f"metrics-addr {settings.metrics_addr}: {e.strerror or e}") from None
+    endpoints = serve(settings.metrics_addr, daemon.metrics.registry, daemon.health, daemon.status)
     return _run(worker, daemon, opts, endpoints)
 
 

@@ -26,12 +26,12 @@ from redis import Redis
 from hasched import _log
 from hasched._connect import SOCKET_TIMEOUT
 from hasched._daemon import Daemon
-from hasched._http import HttpEndpoints, parse_addr
+from hasched._http import HttpEndpoints, parse_addr, serve
 from hasched._keys import NAMESPACE_RE
 from hasched._model import Schedule
 from hasched._settings import DEFAULT_NAMESPACE, Connection, RunSettings, default_instance_id, redact
 from hasched._sync import load_file
-from hasched.errors import StartupError, ValidationError
+from hasched.errors import ValidationError
 
 __all__ = ["Embedded", "instance", "start"]
 
@@ -109,14 +109,8 @@ def start(
     """
     daemon = instance(redis, namespace, instance_id=instance_id, lease_ttl=lease_ttl,
                       retry_period=retry_period, schedules=schedules, metrics_addr=metrics_addr)  # fmt: skip
-    endpoints = None
-    if metrics_addr:
-        try:
-            endpoints = HttpEndpoints(
-                metrics_addr, daemon.metrics.registry, daemon.health, daemon.status
-            ).start()
-        except OSError as e:
-            raise StartupError(f"metrics_addr {metrics_addr}: {e.strerror or e}") from None
+    endpoints = serve(metrics_addr, daemon.metrics.registry, daemon.health, daemon.status,
+                      option="metrics_addr")  # fmt: skip
     _log.get(instance_id=daemon.instance_id).debug("hasched.embedded.starting", pid=os.getpid())
     return Embedded(daemon, endpoints)._start()
 
