@@ -20,7 +20,7 @@ from hasched.errors import InvalidRecord, ValidationError
 ListState = Literal["active", "paused", "failing", "finished"]
 STATES: tuple[str, ...] = get_args(ListState)
 MAX_CHUNK = 1000
-_GLOB_SPECIAL = re.compile(r"[*?\[]")
+_GLOB_META = re.compile(r"[*?\[]")
 
 
 def state_of(paused: bool, next_fire: object) -> str:
@@ -52,7 +52,7 @@ class Query:
     @property
     def prefix(self) -> str:
         """The literal start of the glob: every match begins with it."""
-        return "" if self.match is None else _GLOB_SPECIAL.split(self.match, 1)[0]
+        return "" if self.match is None else _GLOB_META.split(self.match, 1)[0]
 
     def wants(self, stored: Stored, last_status: str | None) -> bool:
         """Whether one readable schedule passes the filters (its id already passed `match`)."""
