@@ -80,7 +80,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not VERDICTS:
         return
     cols = ["scenario", "faults", "expected", "enqueued", "executed", "duplicates", "missing",
-            "not_executed", "worker_lost", "refired", "max_gap_s", "max_lag_s", "redis"]  # fmt: skip
+            "not_executed", "worker_lost", "rq_lost_end", "refired", "max_gap_s", "max_lag_s",
+            "redis"]  # fmt: skip
     rows = [v.row() for v in VERDICTS]
     widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
     terminalreporter.write_sep("=", "hasched chaos summary")

@@ -53,6 +53,7 @@ class Verdict:
     gaps_s: list[float] = field(default_factory=list)
     max_lag_s: float = 0.0
     history: int = 0  # run-history problems (chaos/history_check.py)
+    rq_lost_end: int = 0  # runs whose end RQ never wrote (Redis died under the worker)
     examples: list[str] = field(default_factory=list)
     redis: str = ""  # which Redis ran: "local <binary>" or "docker <image>"
 
@@ -124,6 +125,11 @@ class Workload:
             return True
         return status == b"queued" and self.redis.lpos("rq:queue:default", self.expected[key]) is None
 
+    def _rq_status(self, key: tuple[str, int]) -> str | None:
+        """The status RQ's job hash holds for the fire `key` (None when RQ deleted the job)."""
+        raw = self.redis.hget(job_key(self.expected[key]), "status")
+        return None if raw is None else raw.decode()
+
     def ledger(self) -> list[dict[str, Any]]:
         """Everything the workers recorded."""
         return [json.loads(x) for x in self.redis.lrange(LEDGER, 0, -1)]
@@ -158,8 +164,10 @@ class Workload:
         v.gaps_s = failover_gaps(entries, faults)
         v.max_gap_s = max(v.gaps_s, default=0.0)
         v.max_lag_s = max_lag(entries, faults)
-        problems = check_history(self.redis, self.namespace, self.expected, list(ran.elements()))
-        v.history, v.examples = len(problems), v.examples + problems[:5]
+        problems, unended = check_history(self.redis, self.namespace, self.expected, list(ran.elements()),
+                                          self._rq_status)  # fmt: skip
+        v.history, v.rq_lost_end = len(problems), len(unended)
+        v.examples += problems[:5] + unended[:5]
         return v
 
 
@@ -227,6 +235,7 @@ def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
     assert v.expected > 0 and v.enqueued == v.expected
     lost = v.worker_lost if redis_died else 0
     assert v.not_executed == lost and v.executed == v.expected - lost, f"{v.row()}\n{v.examples}"
+    assert v.rq_lost_end == 0 or redis_died, f"{v.row()}\n{v.examples}"
 
 
 def revive_workers(cluster: Cluster) -> None:

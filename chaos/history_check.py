@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -28,19 +28,30 @@ from hasched.errors import ScheduleNotFound
 SETTLE_SECONDS = 20.0
 
 
-def check_history(redis: Redis, namespace: str, expected: Iterable[tuple[str, int]],
-                  ran: Iterable[tuple[str, int]]) -> list[str]:  # fmt: skip
-    """Problems found (empty when the history agrees with the ledger). `expected` holds the
-    (schedule id, fire µs) that should fire, `ran` those the workers recorded running."""
+RqStatus = Callable[[tuple[str, int]], str | None]
+
+
+def check_history(
+    redis: Redis,
+    namespace: str,
+    expected: Iterable[tuple[str, int]],
+    ran: Iterable[tuple[str, int]],
+    rq_status: RqStatus,
+) -> tuple[list[str], list[str]]:
+    """Problems found (empty when the history agrees with the ledger), and apart from them the
+    runs whose end RQ itself never recorded (its job still says `started`: a worker finished
+    while Redis was down, so RQ's own end write was lost; hasched can only see what RQ wrote).
+    `expected` holds the (schedule id, fire µs) that should fire, `ran` those the workers
+    recorded running, `rq_status` the status RQ's job hash holds for a fire (None: gone)."""
     wanted = set(expected)
     ran_once = {k for k, n in Counter(ran).items() if n == 1 and k in wanted}
     sched = Scheduler(redis, namespace)
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
         records = _records(sched, {sid for sid, _ in wanted})
-        problems = _compare(records, wanted, ran_once)
-        if not problems or time.monotonic() > deadline:
-            return problems
+        problems, unended = _compare(records, wanted, ran_once, rq_status)
+        if (not problems and not unended) or time.monotonic() > deadline:
+            return problems, unended
         time.sleep(0.25)
 
 
@@ -65,7 +76,7 @@ def _oldest_kept(records: list[dict[str, Any]], cap: int) -> int:
 
 
 def _compare(histories: dict[str, tuple[list[dict[str, Any]], int]], wanted: set[tuple[str, int]],
-             ran_once: set[tuple[str, int]]) -> list[str]:  # fmt: skip
+             ran_once: set[tuple[str, int]], rq_status: RqStatus) -> tuple[list[str], list[str]]:  # fmt: skip
     problems: list[str] = []
     seen: Counter[tuple[str, int]] = Counter()
     status: dict[tuple[str, int], str] = {}
@@ -82,6 +93,7 @@ def _compare(histories: dict[str, tuple[list[dict[str, Any]], int]], wanted: set
     problems += [f"history unexpected {k}" for k in seen if k not in wanted]
     problems += [f"history lost {k}" for k in sorted(wanted)
                  if k not in seen and k[0] in kept and k[1] >= kept[k[0]]]  # fmt: skip
-    problems += [f"history {k}: {status[k]}, not finished" for k in sorted(ran_once)
-                 if k in status and status[k] != "finished"]  # fmt: skip
-    return problems
+    unfinished = [k for k in sorted(ran_once) if k in status and status[k] != "finished"]
+    unended = [k for k in unfinished if rq_status(k) == "started"]
+    problems += [f"history {k}: {status[k]}, not finished" for k in unfinished if k not in unended]
+    return problems, [f"history {k}: RQ never recorded its end" for k in unended]
