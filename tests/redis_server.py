@@ -40,11 +40,12 @@ def wait_until_answers(client: Callable[[], Redis], where: str, timeout: float =
     raise RuntimeError(f"redis-server did not start on {where}")
 
 
-def require(binary: str) -> str:
-    """The path of `binary`; fails under CI, skips with the reason elsewhere."""
+def require(binary: str, package: str | None = None) -> str:
+    """The path of `binary`; fails under CI, skips with the reason elsewhere. `package` is the
+    Debian package that brings it, when its name differs from the binary's."""
     path = shutil.which(binary)
     if path is None:
-        message = f"{binary} not found on PATH (make test installs it: apt-get install redis-server)"
+        message = f"{binary} not found on PATH (make test installs it: apt-get install {package or binary})"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -3,18 +3,15 @@ Chromium (Debian's) driven by Selenium, and a small HTML reader for links and fo
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import pytest
 import uvicorn
 from helpers import wait_for
-from redis_server import free_port
+from redis_server import free_port, require
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN = "correct-horse-battery-staple-42"
@@ -45,13 +42,7 @@ class Served:
 
 def need(binary: str) -> str:
     """The path of a program the browser tests need: a failure in CI, a skip on a laptop."""
-    path = shutil.which(binary)
-    if path is None:
-        message = f"{binary} not found (Debian: apt-get install chromium chromium-driver; make test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return require(binary, "chromium chromium-driver")
 
 
 def chrome(width: int = 1280, height: int = 900) -> Any:
