@@ -7,13 +7,8 @@ once. Applications manage schedules with :class:`Scheduler`.
 
 from __future__ import annotations
 
-import importlib.metadata
+from typing import TYPE_CHECKING, Any
 
-# pyproject.toml holds the version; the installed package's metadata carries it here.
-__version__ = importlib.metadata.version("hasched")
-
-from hasched._model import Schedule
-from hasched.api import Scheduler
 from hasched.errors import (
     HaschedError,
     InvalidRecord,
@@ -22,6 +17,12 @@ from hasched.errors import (
     StartupError,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from hasched._model import Schedule
+    from hasched.api import Scheduler
+
+    __version__: str
 
 __all__ = [
     "HaschedError",
@@ -34,3 +35,20 @@ __all__ = [
     "ValidationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`Scheduler`, `Schedule` and `__version__` are imported when first asked for, so the
+    command line starts without Redis's client when a command does not need it."""
+    if name == "__version__":
+        import importlib.metadata  # pyproject.toml holds the version; the metadata carries it
+
+        value: Any = importlib.metadata.version("hasched")
+    elif name == "Scheduler":
+        from hasched.api import Scheduler as value
+    elif name == "Schedule":
+        from hasched._model import Schedule as value
+    else:
+        raise AttributeError(f"module 'hasched' has no attribute {name!r}")
+    globals()[name] = value
+    return value

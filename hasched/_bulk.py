@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterable, Sequence
 from redis.exceptions import ResponseError
 
 from hasched._model import Schedule, validate
-from hasched._store import MAX_WRITE_ATTEMPTS, PendingWrite, Store, Stored, plan_store, whole
+from hasched._scripts import AfterWrite
+from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored, UpsertArgs, plan_store, whole
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ValidationError
 
 DEFAULT_CHUNK = 1000
 Progress = Callable[[int, int], None]  # (schedules handled so far, all of them)
+Upsert = tuple[UpsertArgs, AfterWrite | None]
 
 
 def checked(schedules: Iterable[Schedule]) -> list[Schedule]:
@@ -27,7 +29,7 @@ def checked(schedules: Iterable[Schedule]) -> list[Schedule]:
     for s in schedules:
         if not isinstance(s, Schedule):
             raise ValidationError("schedules", f"expected Schedule objects, got {type(s).__name__}")
-        validate(s)
+        validate(s, payloads=False)  # `_plan` proves them JSON as it encodes the record
         if s.id in seen:
             raise ValidationError("id", "appears twice in one add_many", schedule_id=s.id)
         seen.add(s.id)
@@ -54,8 +56,9 @@ def save_many(store: Store, schedules: Sequence[Schedule], *, replace: bool, chu
     return written
 
 
-def _plan(store: Store, part: list[Schedule], replace: bool, now_us: int) -> list[PendingWrite]:
-    """The writes of one chunk over what is stored now."""
+def _plan(store: Store, part: list[Schedule], replace: bool, now_us: int) -> list[Upsert]:
+    """The writes of one chunk over what is stored now, encoded (so a payload that is not JSON
+    is refused here, before anything is written)."""
     todo = []
     for s, loaded in zip(part, store.load_many([s.id for s in part]), strict=True):
         try:
@@ -63,17 +66,17 @@ def _plan(store: Store, part: list[Schedule], replace: bool, now_us: int) -> lis
         except InvalidRecord:
             raise ScheduleExists(s.id) from None  # as Store.save: only a replace repairs it
         if not isinstance(pending, Stored):
-            todo.append(pending)
+            todo.append((pending.upsert_args(), pending.after()))
     return todo
 
 
-def _write(store: Store, part: list[Schedule], todo: list[PendingWrite], replace: bool) -> int:
+def _write(store: Store, part: list[Schedule], todo: list[Upsert], replace: bool) -> int:
     sid = part[0].id
     for _ in range(MAX_WRITE_ATTEMPTS):
         if not todo:
             return 0
         try:
-            store.scripts.upsert_many([(w.upsert_args(), w.after()) for w in todo])
+            store.scripts.upsert_many(todo)
             return len(todo)
         except ResponseError as e:
             sid = _refused(e, replace)

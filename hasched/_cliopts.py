@@ -10,9 +10,8 @@ from argparse import ArgumentParser
 from collections.abc import Callable
 
 from hasched._argtypes import count, env, one_of, seconds, whole_seconds
-from hasched._listing import TEXT_LIMIT
+from hasched._choices import STATES, TEXT_LIMIT
 from hasched._model import CATCHUP_POLICIES, OVERLAP_POLICIES
-from hasched._query import STATES
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "console")

@@ -1,12 +1,21 @@
-"""Schedules to and from their stored JSON form, with a schema version."""
+"""Schedules to and from their stored JSON form, with a schema version.
+
+A record holds only the fields that differ from their default (and always `id` and `func`): a
+reader fills in the rest from `Schedule`'s defaults, which every hasched since the first shares,
+so a compact record reads the same everywhere a full one does. Encoding is also the proof that
+the payloads (args, kwargs, meta) are JSON: one `json.dumps` both checks and produces the text.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import MISSING, Field, fields
 from datetime import datetime
+from itertools import compress
+from operator import attrgetter, ne
 from typing import Any
 
-from hasched._model import FIELD_NAMES, Schedule, parse_datetime, validate
+from hasched._model import FIELD_NAMES, MAX_PAYLOAD_BYTES, Schedule, check_payloads, parse_datetime, validate
 from hasched.errors import HaschedError, InvalidRecord, ValidationError
 
 SCHEMA_VERSION = 1
@@ -29,9 +38,55 @@ def to_dict(s: Schedule) -> dict[str, Any]:
     return out
 
 
+def _default(f: Field[Any]) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+# The fields a record may leave out, in the record's key order, with their defaults.
+_OPTIONAL = [f for f in sorted(fields(Schedule), key=lambda f: f.name) if f.name not in ("id", "func")]
+_OPTIONAL_NAMES = tuple(f.name for f in _OPTIONAL)
+_OPTIONAL_DEFAULTS = tuple(_default(f) for f in _OPTIONAL)
+_optional_values = attrgetter(*_OPTIONAL_NAMES)
+_PAYLOADS = ("args", "kwargs", "meta")
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def compact_dict(s: Schedule) -> dict[str, Any]:
+    """The stored fields of a schedule: `id`, `func` and every field not equal to its default
+    (a value equal to the default reads back as one equal to it: 86400 as 86400.0)."""
+    out: dict[str, Any] = {_SCHEMA_KEY: SCHEMA_VERSION, "func": s.func, "id": s.id}
+    values = _optional_values(s)
+    # which differ, found in C (map/compress): most fields of most schedules are at their default
+    differ = map(ne, values, _OPTIONAL_DEFAULTS)
+    for name, value in compress(zip(_OPTIONAL_NAMES, values, strict=True), differ):
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif name in _PAYLOADS:
+            value = dict(value) if name != "args" else list(value)
+            if not value:
+                continue  # [] for (), a mapping proxy for {}: the default all the same
+        out[name] = value
+    return out
+
+
 def encode(s: Schedule) -> str:
-    """The stored JSON record of a schedule."""
-    return json.dumps({_SCHEMA_KEY: SCHEMA_VERSION, **to_dict(s)}, separators=(",", ":"))
+    """The stored JSON record of a (validated) schedule. Its payloads are proved JSON here:
+    ValidationError names the one that is not, or that is larger than MAX_PAYLOAD_BYTES."""
+    try:
+        text = _ENCODER.encode(compact_dict(s))
+    except (TypeError, ValueError, RecursionError) as e:
+        _check_payloads(s)  # names the payload at fault
+        raise ValidationError("schedule", f"cannot be stored as JSON ({e})", schedule_id=s.id) from None
+    if 2 * len(text) > MAX_PAYLOAD_BYTES:  # no payload can be larger as `json.dumps` writes it
+        _check_payloads(s)
+    return text
+
+
+def _check_payloads(s: Schedule) -> None:
+    try:
+        check_payloads(s)
+    except ValidationError as e:
+        raise ValidationError(e.field, e.message, schedule_id=s.id) from None
 
 
 def from_dict(data: dict[str, Any], *, from_json: bool = False) -> Schedule:

@@ -7,12 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hasched._choices import TEXT_LIMIT as TEXT_LIMIT  # where the command line reads it
 from hasched._query import state_of
 
 COLUMNS = ("ID", "FUNC", "QUEUE", "TRIGGER", "STATE", "NEXT FIRE", "LAST RUN")
-# How many schedules `schedule list` prints as text unless --limit says otherwise: a page a person
-# can read (JSON, read by programs, is unlimited unless asked); --after pages on.
-TEXT_LIMIT = 1000
 
 
 def row(d: dict[str, Any]) -> tuple[str, ...]:

@@ -97,16 +97,18 @@ def func_path(func: str | Callable[..., Any]) -> str:
     return f"{module}.{qualname}"
 
 
-def validate(s: Schedule, *, from_json: bool = False) -> Schedule:
+def validate(s: Schedule, *, from_json: bool = False, payloads: bool = True) -> Schedule:
     """Check every field of a schedule; raise ValidationError naming the first bad one.
 
     `from_json`: the payloads (args, kwargs, meta) were just parsed from JSON, so re-serialising
     them to prove they are JSON is skipped (the leader decodes every due schedule on every tick).
+    Without `payloads` they are not checked either: the caller encodes the record next
+    (`hasched._codec.encode` proves them then, in the same `json.dumps`).
     """
     if not isinstance(s.id, str) or not ID_RE.fullmatch(s.id):
         raise ValidationError("id", f"must match [A-Za-z0-9_-]{{1,128}}, got {s.id!r}")
     checks = (_check_target, _check_trigger, _check_bounds, _check_policies, _check_job_opts)
-    for check in checks if from_json else (*checks, _check_payloads):
+    for check in checks if from_json or not payloads else (*checks, check_payloads):
         try:
             check(s)
         except ValidationError as e:
@@ -127,7 +129,8 @@ def _check_target(s: Schedule) -> None:
         raise ValidationError("meta", "must be an object")
 
 
-def _check_payloads(s: Schedule) -> None:
+def check_payloads(s: Schedule) -> None:
+    """The payloads are JSON and none is larger than MAX_PAYLOAD_BYTES (ValidationError naming it)."""
     _check_json("args", list(s.args))
     _check_json("kwargs", dict(s.kwargs))
     _check_json("meta", dict(s.meta))

@@ -68,10 +68,17 @@ def next_after(s: Schedule, after_us: int) -> int | None:
         nxt = next_every(start_us, every_us(s.every), floor_us)
     else:
         assert s.cron is not None
-        nxt = to_us(next_cron(parse_cron(s.cron), _zone(s.timezone), from_us(floor_us)))
+        nxt = _cron_after(s.cron, s.timezone, floor_us)
     if nxt is not None and s.end is not None and nxt > to_us(s.end):
         return None
     return nxt
+
+
+@lru_cache(maxsize=4096)
+def _cron_after(expr: str, zone: str, floor_us: int) -> int:
+    """The first time of `expr` in `zone` after `floor_us`: cached, as many schedules share a
+    cron and are planned at the same instant (a bulk create; a tick where they all fire)."""
+    return to_us(next_cron(parse_cron(expr), _zone(zone), from_us(floor_us)))
 
 
 def every_us(every: float) -> int:

@@ -12,13 +12,11 @@ import re
 import time
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Literal, get_args
 
+from hasched._choices import STATES, ListState
 from hasched._store import Store, Stored
 from hasched.errors import InvalidRecord, ValidationError
 
-ListState = Literal["active", "paused", "failing", "finished"]
-STATES: tuple[str, ...] = get_args(ListState)
 MAX_CHUNK = 1000
 _GLOB_META = re.compile(r"[*?\[]")
 

@@ -44,8 +44,10 @@ class Stored:
 
 
 def encode_state(state: State) -> str:
-    """The stored JSON of a schedule's progress."""
-    return json.dumps({"next": state.next_us, "n": state.n}, separators=(",", ":"))
+    """The stored JSON of a schedule's progress: `{"next":<µs or null>,"n":<fires consumed>}`
+    (written as `json.dumps` with compact separators would, byte for byte, without its cost)."""
+    nxt = "null" if state.next_us is None else int(state.next_us)
+    return f'{{"next":{nxt},"n":{int(state.n)}}}'
 
 
 def decode_state(raw: bytes | str | None) -> State:
@@ -149,6 +151,17 @@ class Store:
         if isinstance(loaded, InvalidRecord):
             raise loaded
         return loaded
+
+    def existing(self, ids: list[str], batch: int = 1000) -> set[str]:
+        """Which of `ids` have a stored record (readable or not), a pipelined HEXISTS each."""
+        found: set[str] = set()
+        for lo in range(0, len(ids), batch):
+            pipe = self.redis.pipeline(transaction=False)
+            for sid in ids[lo : lo + batch]:
+                pipe.hexists(self.keys.defs, sid)
+            part = ids[lo : lo + batch]
+            found.update(sid for sid, there in zip(part, pipe.execute(), strict=True) if there)
+        return found
 
     def iter_all(self, batch: int = 500) -> Iterator[Stored | InvalidRecord]:
         """Every stored schedule (or the error for an unreadable one), in id order per batch."""
@@ -254,6 +267,9 @@ def latest_end(success: bytes | None, failure: bytes | None) -> str | None:
 # -- shared with the asyncio client (hasched.aio): everything but the Redis calls ---------------
 
 Maker = Callable[[Schedule | None], Schedule]
+# What upsert.lua takes for one schedule: id, definition JSON, progress JSON, due µs, paused,
+# expected revision.
+UpsertArgs = tuple[str, str, str, int | None, bool, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,11 +284,11 @@ class PendingWrite:
 
     def after(self) -> AfterWrite | None:
         """What the write records besides the schedule; None when nothing (the plain upsert)."""
-        s = self.write.schedule
-        after = AfterWrite(s.history, self.note, clear_note=self.clear_note, missed=self.write.missed)
-        return None if after == AfterWrite(s.history) else after
+        if self.note is None and not self.clear_note and self.write.missed is None:
+            return None
+        return AfterWrite(self.write.schedule.history, self.note, self.clear_note, self.write.missed)
 
-    def upsert_args(self) -> tuple[str, str, str, int | None, bool, str]:
+    def upsert_args(self) -> UpsertArgs:
         s, w = self.write.schedule, self.write
         return s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, self.expect
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hasched import _codec
-from hasched._bulk import checked, save_many
+from hasched._bulk import Progress, checked, save_many
 from hasched._model import Schedule
 from hasched._store import Store, Stored
 from hasched._write import keep_interval_start
@@ -114,18 +114,19 @@ def differences(a: Schedule, b: Schedule) -> list[str]:
     return sorted(k for k in da if da[k] != db[k])
 
 
-def apply_sync(store: Store, plan: SyncPlan) -> None:
-    """Write the plan: creates and changes in atomic chunks (`hasched._bulk`), written as
-    replaces, so a create that another syncing instance made first (same file, same data) or an
-    unreadable record is simply written over; then the removals."""
-    save_many(store, checked([*plan.create, *(s for s, _ in plan.change)]), replace=True)
+def apply_sync(store: Store, plan: SyncPlan, progress: Progress | None = None) -> None:
+    """Write the plan: creates and changes in atomic chunks (`hasched._bulk`, `progress(done,
+    total)` after each), written as replaces, so a create that another syncing instance made
+    first (same file, same data) or an unreadable record is simply written over; then the
+    removals."""
+    save_many(store, checked([*plan.create, *(s for s, _ in plan.change)]), replace=True, progress=progress)
     for sid in plan.remove:
         store.delete(sid)
 
 
 def sync_schedules(store: Store, wanted: list[Schedule], *, prune: bool = False, prune_all: bool = False,
                    dry_run: bool = False, log: Any = None, file: str | Path | None = None,
-                   ) -> SyncPlan:  # fmt: skip
+                   progress: Progress | None = None) -> SyncPlan:  # fmt: skip
     """Compare `wanted` with what is stored and (unless dry_run) write the difference.
 
     The one home of "sync a file": `hasched sync`, `hasched run --schedules` and its SIGHUP
@@ -134,7 +135,7 @@ def sync_schedules(store: Store, wanted: list[Schedule], *, prune: bool = False,
     plan = plan_sync(store, wanted, prune=prune, prune_all=prune_all)
     if dry_run:
         return plan
-    apply_sync(store, plan)
+    apply_sync(store, plan, progress)
     if log is not None:
         log.info("hasched.sync.applied", created=len(plan.create), changed=len(plan.change),
                  unchanged=plan.unchanged, file=None if file is None else str(file))  # fmt: skip

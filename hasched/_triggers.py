@@ -42,9 +42,12 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from croniter import CroniterError, croniter
+if TYPE_CHECKING:
+    from croniter import croniter
+
 
 __all__ = [
     "EPOCH",
@@ -231,6 +234,8 @@ def _has_possible_day(days: frozenset[int], months: frozenset[int]) -> bool:
 
 def _check_croniter(spec: CronSpec, needs_trial: bool) -> None:
     """Make sure croniter accepts the expression and, if needed, that it can ever fire."""
+    from croniter import CroniterError, croniter  # imported when first used: the CLI starts faster
+
     try:
         it = croniter(spec.croniter_expr, EPOCH, second_at_beginning=spec.has_seconds)
         if needs_trial:
@@ -340,6 +345,8 @@ _MAX_CACHED = 512
 
 def _candidate(spec: CronSpec, start: datetime) -> datetime:
     """The first naive wall time matching ``spec`` strictly after naive ``start``."""
+    from croniter import CroniterError, croniter
+
     cache = _ITERATORS.by_spec
     it = cache.get(spec)
     if it is None:

@@ -29,11 +29,11 @@ from redis.exceptions import ResponseError
 from redis.utils import str_if_bytes
 from rq.job import Job
 
+from hasched._choices import ListState
 from hasched._dedupe import retention_us
 from hasched._keys import Keys
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
-from hasched._query import ListState
 from hasched._scripts import Call, source, trigger_call, upsert_call
 from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import (

@@ -14,6 +14,7 @@ from rq.queue import Queue
 
 from hasched import _codec, _history
 from hasched._bulk import DEFAULT_CHUNK, checked, save_many
+from hasched._choices import ListState
 from hasched._commit import in_flight_prefix
 from hasched._dedupe import retention_us
 from hasched._jobs import build_job, fire_meta
@@ -21,7 +22,7 @@ from hasched._keys import Keys
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
 from hasched._plan import next_after
-from hasched._query import ListState, Query, page
+from hasched._query import Query, page
 from hasched._runs import Run
 from hasched._scripts import Scripts
 from hasched._settings import DEFAULT_NAMESPACE

@@ -8,14 +8,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from redis.exceptions import RedisError
-
-from hasched import __version__
 from hasched._argtypes import env as _env
 from hasched._argtypes import resolve_env
 from hasched._cliopts import ABOUT, OPTIONS
 from hasched._commands import COMMANDS
-from hasched._retry import is_credentials_error
 from hasched._settings import DEFAULT_NAMESPACE, DEFAULT_REDIS_URL
 from hasched.errors import HaschedError, ScheduleNotFound, ValidationError
 
@@ -43,6 +39,16 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed version, read only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        import hasched
+
+        print(f"hasched {hasched.__version__}")
+        parser.exit()
 
 
 def _common() -> _Parser:
@@ -121,7 +127,7 @@ def _command(sub: Any, name: str, parents: list[_Parser], key: str | None = None
 def build_parser() -> argparse.ArgumentParser:
     common = [_common()]
     root = _Parser(prog="hasched", description="High-availability scheduler for RQ.", epilog=ROOT_EPILOG)
-    root.add_argument("--version", action="version", version=f"hasched {__version__}")
+    root.add_argument("--version", action=_Version, nargs=0, help="show program's version number and exit")
     root.set_defaults(usage_of=root)  # printed when no command is given
     sub = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in ("run", "worker", "status", "next", "schedule", "sync", "import-rq-scheduler", "web"):
@@ -170,12 +176,26 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(str(e), 2)
     except HaschedError as e:
         return _fail(str(e), 2 if isinstance(e, ValueError) else 1)
-    except RedisError as e:
-        if is_credentials_error(e):
-            return _fail(f"redis refused the credentials or permissions: {type(e).__name__}: {_safe(e)}", 1)
-        return _fail(f"redis: {type(e).__name__}: {_safe(e)}", 1)
     except KeyboardInterrupt:
         return 1
+    except Exception as e:
+        return _redis_failure(e)
+
+
+def _redis_failure(e: Exception) -> int:
+    """A Redis error as one line (exit 1); anything else raised on. redis-py is imported here
+    only if a command loaded it: an exception cannot be a RedisError otherwise."""
+    if "redis" not in sys.modules:
+        raise e
+    from redis.exceptions import RedisError
+
+    from hasched._retry import is_credentials_error
+
+    if not isinstance(e, RedisError):
+        raise e
+    if is_credentials_error(e):
+        return _fail(f"redis refused the credentials or permissions: {type(e).__name__}: {_safe(e)}", 1)
+    return _fail(f"redis: {type(e).__name__}: {_safe(e)}", 1)
 
 
 def _named(e: ValidationError, sources: dict[str, str]) -> str:

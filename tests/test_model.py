@@ -286,8 +286,47 @@ def test_encode_format() -> None:
     assert data["v"] == SCHEMA_VERSION == 1
     assert data["start"] == "2026-01-01T00:00:00+00:00"
     assert data["args"] == [1, "a"]
-    assert set(data) == FIELD_NAMES | {"v"}
-    assert data == {"v": 1, **to_dict(s)}
+    # only what differs from the defaults is stored (and always id and func)
+    assert set(data) == {"v", "id", "func", "every", "start", "args", "kwargs"}
+    assert data == {"v": 1, **{k: v for k, v in to_dict(s).items() if k in data}}
+
+
+def test_a_full_record_and_a_compact_one_read_the_same() -> None:
+    # hasched before the compact records stored every field; both forms read back equal
+    s = validate(make(start=T0, args=(1, "a"), kwargs={"k": [1]}, queue="q", paused=True, jitter=2))
+    full = json.dumps({"v": 1, **to_dict(s)})
+    assert set(json.loads(full)) == FIELD_NAMES | {"v"}
+    assert decode("x", full) == decode("x", encode(s)) == s
+    assert len(encode(s)) < len(full) / 2
+
+
+def test_values_equal_to_a_default_are_left_out_and_read_back_equal() -> None:
+    s = validate(make(catchup_window=86400, jitter=0, history=100, args=[], kwargs={}, source="api"))
+    data = json.loads(encode(s))
+    assert set(data) == {"v", "id", "func", "every"}
+    assert decode("x", encode(s)) == validate(make())  # args read back as (), as they always did
+
+
+def test_encode_names_a_payload_that_is_not_json() -> None:
+    s = Schedule(id="x", func="a.b", every=5, kwargs={"when": object()})
+    with pytest.raises(ValidationError) as info:
+        encode(validate(s, payloads=False))
+    assert (info.value.field, info.value.schedule_id) == ("kwargs", "x")
+    big = Schedule(id="x", func="a.b", every=5, meta={"text": "y" * MAX_PAYLOAD_BYTES})
+    with pytest.raises(ValidationError) as info:
+        encode(validate(big, payloads=False))
+    assert info.value.field == "meta"
+    nan = Schedule(id="x", func="a.b", every=5, args=(float("nan"),))
+    with pytest.raises(ValidationError) as info:
+        encode(validate(nan, payloads=False))
+    assert info.value.field == "args"
+
+
+def test_a_payload_just_under_the_limit_is_stored() -> None:
+    # `encode` checks sizes as `json.dumps` writes them, only when the record is large enough
+    text = "y" * (MAX_PAYLOAD_BYTES - 10)
+    s = validate(Schedule(id="x", func="a.b", every=5, meta={"t": text}), payloads=False)
+    assert decode("x", encode(s)).meta == {"t": text}
 
 
 # ------------------------------------------------------------------------ codec: round trips

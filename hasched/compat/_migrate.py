@@ -40,13 +40,14 @@ from redis.utils import str_if_bytes
 from rq.exceptions import DeserializationError, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from hasched._bulk import Progress
 from hasched._clock import redis_now_us
 from hasched._jobs import job_key
 from hasched._model import DEFAULT_CATCHUP_WINDOW, Schedule
 from hasched._triggers import US, from_us
 from hasched.api import Scheduler, make, next_fire_times
 from hasched.compat._dialect import check_exact_json, fires_of_repeat, host_timezone, to_hasched_cron
-from hasched.errors import HaschedError, InvalidRecord, ScheduleNotFound, ValidationError
+from hasched.errors import HaschedError, ValidationError
 
 SCHEDULED_JOBS_KEY = "rq:scheduler:scheduled_jobs"
 LOCK_KEY = "rq:scheduler_lock"
@@ -56,7 +57,10 @@ LOCK_TTL = 300  # seconds; the import renews nothing, so this bounds one run of 
 LOCK_WAIT = 15.0  # rqscheduler holds its lock only while it enqueues
 # A recurring job whose next run is this close counts as due: the run is kept as a one-off, so
 # no time passes between reading "now" and storing a schedule whose first fire is after now.
+# All jobs are converted, then written at once: the margin grows by PER_JOB_US for each job
+# (converting and writing one takes about 50 µs), so it covers the whole import.
 DUE_MARGIN_US = 2 * US
+PER_JOB_US = 200
 _RQS_META = ("interval", "cron_string", "use_local_timezone", "repeat")
 _CALLBACKS = ("_success_callback_name", "_failure_callback_name", "_stopped_callback_name")
 # A run of a recurring job is in a queue or a worker under the job's own id: keep that hash.
@@ -131,6 +135,9 @@ class _Run:
     remove_source: bool
     queue_default: str
     local_zone: str | None
+    now_us: int = 0  # Redis's clock, read once all jobs are fetched, just before converting
+    due_before_us: int = 0  # a recurring job's next run before this is kept as a one-off
+    existing: frozenset[str] = frozenset()  # the candidate schedule ids stored already
     created: list[Created] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -138,7 +145,8 @@ class _Run:
 
 def import_rq_scheduler(redis: Redis, scheduler: Scheduler, *, dry_run: bool, remove_source: bool,
                         queue_default: str = "default", local_timezone: str | None = None,
-                        lock_wait: float = LOCK_WAIT) -> MigrationReport:  # fmt: skip
+                        lock_wait: float = LOCK_WAIT, progress: Progress | None = None,
+                        ) -> MigrationReport:  # fmt: skip
     """Create a hasched schedule for each job rq-scheduler has scheduled in `redis`.
 
     `dry_run` writes nothing. `remove_source` cancels each imported job in rq-scheduler (ZREM from
@@ -146,6 +154,10 @@ def import_rq_scheduler(redis: Redis, scheduler: Scheduler, *, dry_run: bool, re
     rq-scheduler's lock meanwhile (MigrationError if it stays taken for `lock_wait` seconds).
     `queue_default` is the queue of a job without one; `local_timezone` (default: this host's)
     is the zone tried for cron jobs besides UTC. Importing twice changes nothing.
+
+    Every job is read and converted first, then all the schedules are written with
+    `Scheduler.add_many` (atomic chunks; `progress(done, total)` after each), then the imported
+    jobs are removed from rq-scheduler.
     """
     run = _Run(redis, scheduler, dry_run, remove_source, queue_default,
                local_timezone if local_timezone is not None else host_timezone())  # fmt: skip
@@ -153,27 +165,40 @@ def import_rq_scheduler(redis: Redis, scheduler: Scheduler, *, dry_run: bool, re
     if remove_source and not dry_run:
         hold = holding_rq_scheduler_lock(redis, lock_wait)
     with hold:
-        for job_id, next_us in _scheduled(redis):
-            _import_one(run, job_id, next_us)
+        fetched = [(job_id, _try_fetch(run, job_id), next_us) for job_id, next_us in _scheduled(redis)]
+        sids = [schedule_id(job_id) for job_id, _, _ in fetched]
+        run.existing = frozenset(scheduler._store.existing([*sids, *map(due_id, sids)]))
+        run.now_us = redis_now_us(redis)  # after the slow part (fetching), before converting
+        run.due_before_us = run.now_us + DUE_MARGIN_US + PER_JOB_US * len(fetched)
+        made = [(job, _import_one(run, job, next_us)) for _, job, next_us in fetched if job is not None]
+        if not dry_run:
+            scheduler.add_many([s for _, ss in made for s in ss], replace=True, progress=progress)
+        for job, schedules in made:
+            if schedules and remove_source:
+                if not dry_run:
+                    _remove(redis, job)
+                run.removed.append(job.id)
     return MigrationReport(dry_run, tuple(run.created), tuple(run.skipped), tuple(run.removed))
 
 
-def _import_one(run: _Run, job_id: str, next_us: int) -> None:
+def _try_fetch(run: _Run, job_id: str) -> Job | None:
     try:
-        job = _fetch(run.redis, job_id)
+        return _fetch(run.redis, job_id)
+    except CannotImport as e:
+        run.skipped.append(Skipped(job_id, e.reason))
+        return None
+
+
+def _import_one(run: _Run, job: Job, next_us: int) -> list[Schedule]:
+    """The schedules that carry `job` over (recorded as created), or none (recorded as skipped)."""
+    try:
         made = _convert(run, job, next_us)
-        if not run.dry_run:
-            for s, _ in made:
-                run.scheduler.add(s, replace=True)
     except (CannotImport, ValidationError) as e:
         reason = e.reason if isinstance(e, CannotImport) else f"{e.field}: {e.message}"
-        run.skipped.append(Skipped(job_id, reason))
-        return
-    run.created += [Created(job_id, s.id, trigger_summary(s), note) for s, note in made]
-    if run.remove_source:
-        if not run.dry_run:
-            _remove(run.redis, job)
-        run.removed.append(job_id)
+        run.skipped.append(Skipped(job.id, reason))
+        return []
+    run.created += [Created(job.id, s.id, trigger_summary(s), note) for s, note in made]
+    return [s for s, _ in made]
 
 
 def _scheduled(redis: Redis) -> list[tuple[str, int]]:
@@ -209,7 +234,7 @@ def _convert(run: _Run, job: Job, next_us: int) -> list[tuple[Schedule, str]]:
     if job.meta.get("cron_string"):
         trigger, note = _cron(job.meta, next_us, run.local_zone)
         return _recurring(run, sid, base, trigger, next_us, note)
-    return [(make(id=sid, **base, **_at(next_us, redis_now_us(run.redis))), "")]
+    return [(make(id=sid, **base, **_at(next_us, run.now_us)), "")]
 
 
 def _check_supported(job: Job) -> None:
@@ -287,7 +312,7 @@ def _recurring(run: _Run, sid: str, base: dict[str, Any], trigger: dict[str, Any
     the one-off `due_id(sid)` for it and the schedule from the run after it."""
     if not _keeps_due_run(run, sid, next_us):
         return [(make(id=sid, **base, **trigger, start=from_us(next_us)), note)]
-    due = make(id=due_id(sid), **base, **_at(next_us, redis_now_us(run.redis)))
+    due = make(id=due_id(sid), **base, **_at(next_us, run.now_us))
     out = [(due, "the run rq-scheduler had due but not yet enqueued")]
     total = trigger["repeat"]
     if total != 1:
@@ -305,9 +330,9 @@ def _keeps_due_run(run: _Run, sid: str, next_us: int) -> bool:
     Later imports keep that choice: the one-off's existence says it was made, and a schedule
     imported without one already owns the run.
     """
-    if _exists(run.scheduler, due_id(sid)):
+    if due_id(sid) in run.existing:
         return True
-    return next_us < redis_now_us(run.redis) + DUE_MARGIN_US and not _exists(run.scheduler, sid)
+    return next_us < run.due_before_us and sid not in run.existing
 
 
 def _at(next_us: int, now_us: int) -> dict[str, Any]:
@@ -343,16 +368,6 @@ def trigger_summary(s: Schedule) -> str:
     if s.every is not None:
         return f"every {s.every:g}s from {start}{runs}"
     return f"cron {s.cron!r} in {s.timezone} from {start}{runs}"
-
-
-def _exists(scheduler: Scheduler, sid: str) -> bool:
-    try:
-        scheduler.get(sid)
-    except ScheduleNotFound:
-        return False
-    except InvalidRecord:
-        return True  # a record is there; replacing it is what an import would do
-    return True
 
 
 # -- rq-scheduler's side --------------------------------------------------------------------------
