@@ -8,15 +8,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from hasched._faults import FaultHooks
-from hasched._http import parse_addr
 from hasched._keys import NAMESPACE_RE
-from hasched._model import Schedule
 from hasched._settings import Connection, RunSettings, default_instance_id, redact
-from hasched._sync import load_file
 from hasched.errors import ValidationError
+
+if TYPE_CHECKING:  # the rest is imported by the commands that need it: the CLI starts faster
+    from hasched._model import Schedule
 
 
 def connection_of(args: argparse.Namespace) -> Connection:
@@ -62,6 +63,8 @@ def _host_port(name: str, text: str) -> tuple[str, int]:
 
 def load_schedules(path: str) -> list[Schedule]:
     """The --schedules file, its errors named after the option (or its HASCHED_ variable)."""
+    from hasched._sync import load_file
+
     try:
         return load_file(path)
     except ValidationError as e:
@@ -72,6 +75,8 @@ def load_schedules(path: str) -> list[Schedule]:
 
 def run_settings(args: argparse.Namespace) -> RunSettings:
     """`hasched run`'s settings, validated."""
+    from hasched._http import parse_addr
+
     if args.lease_ttl < 1:
         raise ValidationError("lease-ttl", f"must be at least 1 second, got {args.lease_ttl}")
     if args.retry_period <= 0:

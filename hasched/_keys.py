@@ -49,7 +49,8 @@ class Keys:
 
     @property
     def state(self) -> str:
-        """HASH schedule id -> JSON progress {"next": µs or null, "n": fires consumed}."""
+        """HASH schedule id -> JSON progress {"next": µs or null, "n": fires consumed (left out
+        while 0)}."""
         return f"{self._p}:state"
 
     @property

@@ -44,10 +44,11 @@ class Stored:
 
 
 def encode_state(state: State) -> str:
-    """The stored JSON of a schedule's progress: `{"next":<µs or null>,"n":<fires consumed>}`
-    (written as `json.dumps` with compact separators would, byte for byte, without its cost)."""
+    """The stored JSON of a schedule's progress: `{"next":<µs or null>,"n":<fires consumed>}`,
+    without `"n"` while it is 0 (every reader takes a missing count as 0), written directly:
+    the same text `json.dumps` with compact separators gives, without its cost."""
     nxt = "null" if state.next_us is None else int(state.next_us)
-    return f'{{"next":{nxt},"n":{int(state.n)}}}'
+    return f'{{"next":{nxt}}}' if not state.n else f'{{"next":{nxt},"n":{int(state.n)}}}'
 
 
 def decode_state(raw: bytes | str | None) -> State:

@@ -6,18 +6,14 @@ import builtins
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from redis import Redis
-from rq.job import Job
-from rq.queue import Queue
 
 from hasched import _codec, _history
 from hasched._bulk import DEFAULT_CHUNK, checked, save_many
 from hasched._choices import ListState
-from hasched._commit import in_flight_prefix
 from hasched._dedupe import retention_us
-from hasched._jobs import build_job, fire_meta
 from hasched._keys import Keys
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
@@ -29,6 +25,9 @@ from hasched._settings import DEFAULT_NAMESPACE
 from hasched._store import Store, Stored
 from hasched._triggers import from_us, to_us
 from hasched.errors import InvalidRecord, ValidationError
+
+if TYPE_CHECKING:  # RQ is imported by the one call that enqueues (`trigger`): listing needs none of it
+    from rq.job import Job
 
 MAX_NOTE = 1024
 
@@ -207,6 +206,11 @@ class Scheduler:
 def enqueue_trigger(connection: Redis, keys: Keys, s: Schedule, now_us: int) -> Job:
     """Enqueue the manual run of `s` recorded at `now_us`, with RQ's own code, count it and write
     its run record, in one MULTI (the job and its record exist together or not at all)."""
+    from rq.queue import Queue
+
+    from hasched._commit import in_flight_prefix
+    from hasched._jobs import build_job, fire_meta
+
     job = build_job(s, keys.trigger_job_id(s.id, now_us), connection, fire_meta(s, now_us, epoch=0))
     pipe = connection.pipeline(transaction=True)
     Queue(s.queue, connection=connection).enqueue_job(job, pipeline=pipe)
