@@ -42,15 +42,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
-
 import scale_cluster
+from redis import Redis
+from scale_load import check_format, cpu_s, load, mixed, redis_pid
+
 from bench import HERE, redis_server
 from hasched import Scheduler
 from hasched._status import status
 from hasched._store import Store
 from hasched.api import make
-from scale_load import check_format, cpu_s, load, mixed, redis_pid
 
 NS = "scale"
 RESULTS = HERE / "results" / "scale.json"
@@ -91,8 +91,8 @@ def cli_sync(url: str, workdir: Path, n: int = 10_000) -> dict[str, Any]:
     subprocess.run([*HASCHED, "sync", str(path), "--redis-url", url, "--namespace", "bulk-sync"],
                    check=True, capture_output=True)  # fmt: skip
     wall = time.perf_counter() - started
-    return {"case": f"hasched sync, {n:,}-schedule file (new process)", "schedules": n, "per_s": round(n / wall),
-            "python_us": None, "redis_us": None}  # fmt: skip
+    case = f"hasched sync, {n:,}-schedule file (new process)"
+    return {"case": case, "schedules": n, "per_s": round(n / wall), "python_us": None, "redis_us": None}
 
 
 def cli_import(redis: Redis, url: str, n: int = 10_000) -> dict[str, Any]:
@@ -130,8 +130,8 @@ def memory(redis: Redis, n: int) -> dict[str, Any]:
     split = {name: round(int(redis.memory_usage(key) or 0) / n, 1)
              for name, key in (("defs", k.defs), ("rev", k.rev), ("state", k.state), ("due", k.due),
                                ("ids", k.ids), ("paused", k.paused))}  # fmt: skip
-    return {"schedules": n, "load_per_s": round(n / seconds), "bytes_per_schedule": round((after - before) / n),
-            "split_bytes_per_schedule": split}  # fmt: skip
+    per = round((after - before) / n)
+    return {"schedules": n, "load_per_s": round(n / seconds), "bytes_per_schedule": per, "split_bytes": split}
 
 
 def timed(redis: Redis, action: Callable[[], Any], repeat: int) -> dict[str, float]:
@@ -158,7 +158,8 @@ def command_line(redis: Redis, url: str, n: int, repeat: int) -> list[dict[str, 
         ("hasched --help", lambda: subprocess.run([*HASCHED, "--help"], check=True, capture_output=True)),
         ("hasched status", cli("status")),
         ("hasched schedule list --limit 50", cli("schedule", "list", "--limit", "50")),
-        (f"hasched schedule list --limit 50 --after {deep}", cli("schedule", "list", "--limit", "50", "--after", deep)),
+        (f"hasched schedule list --limit 50 --after {deep}",
+         cli("schedule", "list", "--limit", "50", "--after", deep)),
         ("in process: status()", lambda: status(Store(redis, NS))),
         ("in process: Scheduler.list(limit=50)", lambda: s.list(limit=50)),
     ]  # fmt: skip
@@ -182,20 +183,18 @@ def tables(result: dict[str, Any]) -> str:
         py = "-" if r["python_us"] is None else r["python_us"]
         rd = "-" if r["redis_us"] is None else r["redis_us"]
         out.append(f"| {r['case']} | {r['schedules']:,} | {r['per_s']:,} | {py} | {rd} |")
-    m, i, k, t = (
-        result["memory"],
-        result["cluster"]["idle"],
-        result["cluster"]["sigkill"],
-        result["cluster"]["sigterm"],
-    )
+    m, c = result["memory"], result["cluster"]
+    i, k, t = c["idle"], c["sigkill"], c["sigterm"]
+    ttl = scale_cluster.LEASE_TTL
     out += ["", f"| {m['schedules']:,} stored schedules | |", "| --- | ---: |",
             f"| Redis bytes per schedule (used_memory) | {m['bytes_per_schedule']} |",
             "| split (MEMORY USAGE per key / schedules) | "
-            + ", ".join(f"{name} {v}" for name, v in m["split_bytes_per_schedule"].items()) + " |",
+            + ", ".join(f"{name} {v}" for name, v in m["split_bytes"].items()) + " |",
             f"| idle leader CPU ({i['seconds']} s) | {i['leader_pct']} % of a core |",
-            f"| idle follower CPU | {i['follower_pct']} % |", f"| idle redis-server CPU | {i['redis_pct']} % |",
+            f"| idle follower CPU | {i['follower_pct']} % |",
+            f"| idle redis-server CPU | {i['redis_pct']} % |",
             f"| SIGKILL: lease acquired -> first tick committed | {k['first_tick_ms']} ms |",
-            f"| SIGKILL: killed -> lease acquired (TTL {scale_cluster.LEASE_TTL:g} s) | {k['kill_to_acquired_s']} s |",
+            f"| SIGKILL: killed -> lease acquired (TTL {ttl:g} s) | {k['kill_to_acquired_s']} s |",
             f"| SIGTERM: stopped -> lease acquired by a follower | {t['kill_to_acquired_s']} s |",
             f"| `import hasched.cli` (python -X importtime) | {result['import_ms']} ms |"]  # fmt: skip
     out += ["", "| command (new process, median) | wall ms | Redis ms |", "| --- | ---: | ---: |"]

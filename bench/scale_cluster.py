@@ -21,12 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
-
 from bench_tasks import noop
+from redis import Redis
+from scale_load import cpu_s, redis_pid
+
 from hasched import Scheduler
 from hasched._triggers import from_us
-from scale_load import cpu_s, redis_pid
 
 BIN = Path(sys.executable).parent
 LEASE_TTL = 3.0
