@@ -10,12 +10,15 @@ written again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from redis.exceptions import ResponseError
 
+from hasched import _codec
 from hasched._model import Schedule, validate
 from hasched._scripts import AfterWrite
 from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored, UpsertArgs, plan_store, whole
+from hasched._write import check_at_not_stale
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ValidationError
 
 DEFAULT_CHUNK = 1000
@@ -40,25 +43,68 @@ def checked(schedules: Iterable[Schedule]) -> list[Schedule]:
 def save_many(store: Store, schedules: Sequence[Schedule], *, replace: bool, chunk: int = DEFAULT_CHUNK,
               progress: Progress | None = None) -> int:  # fmt: skip
     """Write `schedules` (already `checked`) in chunks of `chunk`; returns how many were written.
-    Raises before writing anything when one
-    cannot be written as read now (ScheduleExists without `replace`, a one-off too old)."""
+    Raises before writing anything when one cannot be written as read now (ScheduleExists
+    without `replace`, a one-off too old, a payload that is not JSON).
+
+    Every schedule is read, checked and encoded first; then each chunk is planned while the
+    previous one is written (one write in flight, on a thread of its own: Redis runs the script
+    while Python plans), so a large load costs about the larger of the two, not their sum."""
     if chunk < 1:
         raise ValidationError("chunk", f"must be at least 1, got {chunk}")
-    parts = [list(schedules[i : i + chunk]) for i in range(0, len(schedules), chunk)]
     now = store.now_us()
-    plans = [_plan(store, part, replace, now) for part in parts]
+    parts = [list(schedules[i : i + chunk]) for i in range(0, len(schedules), chunk)]
+    loaded = [_prechecked(store, part, replace, now) for part in parts]
     written = done = 0
-    for part, todo in zip(parts, plans, strict=True):
-        written += _write(store, part, todo, replace)
-        done += len(part)
-        if progress is not None:
-            progress(done, len(schedules))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hasched-add-many") as writer:
+        pending: Future[int] | None = None
+        for part, (olds, texts) in zip(parts, loaded, strict=True):
+            todo = _planned(part, olds, texts, replace, now)
+            if pending is not None:
+                written += pending.result()
+                done += chunk
+                _report(progress, done, len(schedules))
+            pending = writer.submit(_write, store, part, todo, replace)
+        if pending is not None:
+            written += pending.result()
+            _report(progress, len(schedules), len(schedules))
     return written
 
 
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+Loaded = tuple[list[Stored | InvalidRecord | None], list[str]]
+
+
+def _prechecked(store: Store, part: list[Schedule], replace: bool, now_us: int) -> Loaded:
+    """What is stored for one chunk, and each schedule's record as given, after every check a
+    write could fail on: exists (without `replace`), a one-off too old, a payload not JSON."""
+    olds = store.load_many([s.id for s in part])
+    for s, old in zip(part, olds, strict=True):
+        if old is not None and not replace:
+            raise ScheduleExists(s.id)  # as Store.save: only a replace writes over a record
+        if s.at is not None and (
+            not isinstance(old, Stored) or old.schedule.trigger_key() != s.trigger_key()
+        ):
+            check_at_not_stale(s, now_us)  # as plan_write: a new one-off, or a new time for it
+    return olds, [_codec.encode(s) for s in part]
+
+
+def _planned(part: list[Schedule], olds: list[Stored | InvalidRecord | None], texts: list[str], replace: bool,
+             now_us: int) -> list[Upsert]:  # fmt: skip
+    """The writes of one checked chunk (nothing here can fail: `_prechecked` saw to it)."""
+    todo = []
+    for s, old, text in zip(part, olds, texts, strict=True):
+        pending = plan_store(old, whole(s, replace), now_us, repair=replace)
+        if not isinstance(pending, Stored):
+            todo.append((pending.upsert_args(text if pending.write.schedule is s else None), pending.after()))
+    return todo
+
+
 def _plan(store: Store, part: list[Schedule], replace: bool, now_us: int) -> list[Upsert]:
-    """The writes of one chunk over what is stored now, encoded (so a payload that is not JSON
-    is refused here, before anything is written)."""
+    """The writes of one chunk over what is stored now (a chunk read again after a refusal)."""
     todo = []
     for s, loaded in zip(part, store.load_many([s.id for s in part]), strict=True):
         try:

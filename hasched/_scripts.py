@@ -44,6 +44,27 @@ def upsert_call(k: Keys, sid: str, definition: str, state: str, due_us: int | No
     return keys, [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
 
 
+def upsert_many_args(wake: str, items: list[tuple[str, str, str, int | None, bool, str]]) -> list[Any]:
+    """upsert_many.lua's ARGV: the values grouped by the command that writes them."""
+    ids = [sid for sid, *_ in items]
+    defs: list[Any] = []
+    states: list[Any] = []
+    index: list[Any] = []
+    due: list[Any] = []
+    for sid, definition, state, due_us, _, _ in items:
+        defs += (sid, definition)
+        states += (sid, state)
+        index += (0, sid)
+        if due_us is not None:
+            due += (due_us, sid)
+    undue = [sid for sid, _, _, due_us, _, _ in items if due_us is None]
+    paused = [sid for sid, *_, is_paused, _ in items if is_paused]
+    unpaused = [sid for sid, *_, is_paused, _ in items if not is_paused]
+    expects = [expect for *_, expect in items]
+    counts = [len(items), len(due) // 2, len(paused)]
+    return [wake, *counts, *ids, *expects, *defs, *states, *index, *due, *undue, *paused, *unpaused]
+
+
 def delete_call(k: Keys, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> Call:
     keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid, k.ids]
     keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
@@ -129,22 +150,13 @@ class Scripts:
         """Write a chunk of schedules whole or not at all (upsert_many.lua), each with what it
         records besides (`after`) in the same MULTI. ResponseError "EXISTS <id>" or "CONFLICT
         <id>" when an expectation does not hold: nothing was written."""
-        args: list[Any] = [self.keys.wake]
-        for (sid, definition, state, due_us, paused, expect), _ in items:
-            args += [
-                sid,
-                definition,
-                state,
-                "" if due_us is None else str(due_us),
-                "1" if paused else "0",
-                expect,
-            ]
         keys = upsert_call(self.keys, "", "", "", None, False, "")[0]
-        pipe = self._redis.pipeline(transaction=True)
+        args = upsert_many_args(self.keys.wake, [upsert for upsert, _ in items])
+        afters = [(upsert[0], upsert[5], after) for upsert, after in items if after is not None]
+        pipe = self._redis.pipeline(transaction=bool(afters))  # one script alone is atomic already
         self._s["upsert_many"](keys=keys, args=args, client=pipe)
-        for (sid, *_, expect), after in items:
-            if after is not None:
-                self._after_write(pipe, sid, expect, after)
+        for sid, expect, after in afters:
+            self._after_write(pipe, sid, expect, after)
         reply = pipe.execute(raise_on_error=False)[0]
         if isinstance(reply, Exception):
             raise reply

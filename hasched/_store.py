@@ -289,9 +289,11 @@ class PendingWrite:
             return None
         return AfterWrite(self.write.schedule.history, self.note, self.clear_note, self.write.missed)
 
-    def upsert_args(self) -> UpsertArgs:
+    def upsert_args(self, definition: str | None = None) -> UpsertArgs:
+        """upsert.lua's values; `definition` is the schedule's record when already encoded."""
         s, w = self.write.schedule, self.write
-        return s.id, _codec.encode(s), encode_state(w.state), w.due_us, s.paused, self.expect
+        text = _codec.encode(s) if definition is None else definition
+        return s.id, text, encode_state(w.state), w.due_us, s.paused, self.expect
 
     def stored(self, rev: int) -> Stored:
         return Stored(self.write.schedule, str(rev), self.write.state, self.fires)

@@ -44,7 +44,7 @@ def plan_write(
     s = _with_start(new, old, now_us)
     missed = None
     if old is None or old_state is None or old.trigger_key() != s.trigger_key():
-        _check_at_not_stale(s, now_us)
+        check_at_not_stale(s, now_us)
         state = initial_state(s, now_us)
     elif old.paused and not s.paused:
         state = State(next_after(s, now_us - 1), old_state.n)
@@ -95,6 +95,7 @@ def _with_start(s: Schedule, old: Schedule | None, now_us: int) -> Schedule:
     return s
 
 
-def _check_at_not_stale(s: Schedule, now_us: int) -> None:
+def check_at_not_stale(s: Schedule, now_us: int) -> None:
+    """A one-off written anew must be within its catch-up window (ValidationError otherwise)."""
     if s.at is not None and not s.paused and to_us(s.at) < now_us - round(s.catchup_window * US):
         raise ValidationError("at", f"{s.at.isoformat()} is older than the catch-up window", schedule_id=s.id)
