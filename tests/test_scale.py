@@ -99,6 +99,16 @@ def test_the_import_writes_through_add_many_with_progress(redis: Redis) -> None:
     assert [j.id for j in rqs.get_jobs()] == ["not-json"]
 
 
+def test_an_unreadable_job_hash_is_skipped_and_the_rest_of_its_batch_imported(redis: Redis) -> None:
+    rqs = rq_scheduler.Scheduler(connection=redis)
+    later = (redis_now(redis) + timedelta(hours=1)).replace(tzinfo=None)
+    made = [rqs.schedule(later, jobs.record, args=[i], interval=60, id=f"job-{i}") for i in range(3)]
+    redis.hset(made[1].key, "created_at", "not a date")  # RQ cannot restore this hash
+    report = import_rq_scheduler(redis, Scheduler(redis, NS), dry_run=False, remove_source=False)
+    assert [c.rq_job_id for c in report.created] == ["job-0", "job-2"]
+    assert [(s.rq_job_id, "cannot be read" in s.reason) for s in report.skipped] == [("job-1", True)]
+
+
 @pytest.mark.parametrize(
     ("argv", "loaded"),
     [(["--help"], []), (["status"], ["redis"]), (["schedule", "list"], ["redis"])],

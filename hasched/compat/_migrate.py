@@ -29,9 +29,10 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from redis import Redis
@@ -54,6 +55,7 @@ LOCK_KEY = "rq:scheduler_lock"
 SOURCE = "rq-scheduler"
 DAY = 86400
 LOCK_TTL = 300  # seconds; the import renews nothing, so this bounds one run of it
+FETCH_BATCH = 500  # rq job hashes read in one round trip
 LOCK_WAIT = 15.0  # rqscheduler holds its lock only while it enqueues
 # A recurring job whose next run is this close counts as due: the run is kept as a one-off, so
 # no time passes between reading "now" and storing a schedule whose first fire is after now.
@@ -165,7 +167,9 @@ def import_rq_scheduler(redis: Redis, scheduler: Scheduler, *, dry_run: bool, re
     if remove_source and not dry_run:
         hold = holding_rq_scheduler_lock(redis, lock_wait)
     with hold:
-        fetched = [(job_id, _try_fetch(run, job_id), next_us) for job_id, next_us in _scheduled(redis)]
+        scheduled = _scheduled(redis)
+        jobs = _fetch_all(run, [job_id for job_id, _ in scheduled])
+        fetched = [(job_id, job, next_us) for (job_id, next_us), job in zip(scheduled, jobs, strict=True)]
         sids = [schedule_id(job_id) for job_id, _, _ in fetched]
         run.existing = frozenset(scheduler._store.existing([*sids, *map(due_id, sids)]))
         run.now_us = redis_now_us(redis)  # after the slow part (fetching), before converting
@@ -181,9 +185,9 @@ def import_rq_scheduler(redis: Redis, scheduler: Scheduler, *, dry_run: bool, re
     return MigrationReport(dry_run, tuple(run.created), tuple(run.skipped), tuple(run.removed))
 
 
-def _try_fetch(run: _Run, job_id: str) -> Job | None:
+def _try_fetch(run: _Run, job_id: str, fetch: Callable[[str], Job]) -> Job | None:
     try:
-        return _fetch(run.redis, job_id)
+        return fetch(job_id)
     except CannotImport as e:
         run.skipped.append(Skipped(job_id, e.reason))
         return None
@@ -211,14 +215,38 @@ def _fetch(redis: Redis, job_id: str) -> Job:
     """The job with its function and arguments unpickled (which may import their classes)."""
     try:
         job = Job.fetch(job_id, connection=redis)
-        job.func_name  # noqa: B018 - unpickles now, so a failure is reported here
     except NoSuchJobError:
         raise CannotImport(f"its job hash {job_key(job_id)} is missing") from None
+    except Exception as e:  # a corrupt hash: report it, import the others
+        raise CannotImport(f"its job hash cannot be read ({e!r})") from None
+    return _unpickled(job_id, job)
+
+
+def _unpickled(job_id: str, job: Job | None) -> Job:
+    if job is None:
+        raise CannotImport(f"its job hash {job_key(job_id)} is missing")
+    try:
+        job.func_name  # noqa: B018 - unpickles now, so a failure is reported here
     except DeserializationError as e:
         raise CannotImport(f"its pickled call cannot be read here ({e.__cause__!r})") from None
     except Exception as e:  # a corrupt hash: report it, import the others
         raise CannotImport(f"its job hash cannot be read ({e!r})") from None
     return job
+
+
+def _fetch_all(run: _Run, job_ids: list[str]) -> list[Job | None]:
+    """Every job (None for one that cannot be imported, recorded as skipped), read
+    FETCH_BATCH at a time in one round trip; a batch that fails is read again job by job."""
+    out: list[Job | None] = []
+    for lo in range(0, len(job_ids), FETCH_BATCH):
+        batch = job_ids[lo : lo + FETCH_BATCH]
+        try:
+            jobs = Job.fetch_many(batch, connection=run.redis)
+        except Exception:  # one unreadable hash: find it (and read the others) one by one
+            out += [_try_fetch(run, job_id, lambda x: _fetch(run.redis, x)) for job_id in batch]
+            continue
+        out += [_try_fetch(run, x, partial(_unpickled, job=job)) for x, job in zip(batch, jobs, strict=True)]
+    return out
 
 
 # -- mapping ------------------------------------------------------------------------------------
