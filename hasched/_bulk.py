@@ -1,5 +1,6 @@
 """Writing many schedules at once (`Scheduler.add_many`, `hasched sync`): every schedule is
-checked and planned before anything is written, then each chunk is written in one atomic step.
+checked (and its record encoded) before anything is written, then each chunk is written in one
+atomic step, the next chunk planned while Redis writes the one before.
 
 A chunk keeps the single write's rules (`hasched._store.plan_store`): a replace that keeps the
 fire times keeps the progress, every write takes a new revision and keeps the id index. A writer
@@ -10,12 +11,13 @@ written again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from redis.exceptions import ResponseError
 
 from hasched import _codec
 from hasched._model import Schedule, validate
+from hasched._pipelined import PipelinedUpserts, pipelined_upserts
 from hasched._scripts import AfterWrite
 from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored, UpsertArgs, plan_store, whole
 from hasched._write import check_at_not_stale
@@ -46,28 +48,62 @@ def save_many(store: Store, schedules: Sequence[Schedule], *, replace: bool, chu
     Raises before writing anything when one cannot be written as read now (ScheduleExists
     without `replace`, a one-off too old, a payload that is not JSON).
 
-    Every schedule is read, checked and encoded first; then each chunk is planned while the
-    previous one is written (one write in flight, on a thread of its own: Redis runs the script
-    while Python plans), so a large load costs about the larger of the two, not their sum."""
+    Every schedule is read, checked and encoded first; then each chunk is sent, and the next one
+    planned while Redis writes it (`hasched._pipelined`): a large load costs about the larger of
+    Python's and Redis's share, not their sum."""
     if chunk < 1:
         raise ValidationError("chunk", f"must be at least 1, got {chunk}")
     now = store.now_us()
     parts = [list(schedules[i : i + chunk]) for i in range(0, len(schedules), chunk)]
     loaded = [_prechecked(store, part, replace, now) for part in parts]
+    # planned lazily: each chunk's plan is made while the one before it is in Redis
+    todos = (
+        _planned(part, olds, texts, replace, now) for part, (olds, texts) in zip(parts, loaded, strict=True)
+    )
     written = done = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hasched-add-many") as writer:
-        pending: Future[int] | None = None
-        for part, (olds, texts) in zip(parts, loaded, strict=True):
-            todo = _planned(part, olds, texts, replace, now)
-            if pending is not None:
-                written += pending.result()
-                done += chunk
+    with pipelined_upserts(store.redis, store.keys) as sender:
+        flight: _Flight | None = None
+        for part, todo in zip(parts, todos, strict=True):
+            if flight is not None:
+                written += _landed(store, sender, flight, replace)
+                done += len(flight.part)
                 _report(progress, done, len(schedules))
-            pending = writer.submit(_write, store, part, todo, replace)
-        if pending is not None:
-            written += pending.result()
+            flight = _Flight(part, todo, _sent(sender, todo))
+        if flight is not None:
+            written += _landed(store, sender, flight, replace)
             _report(progress, len(schedules), len(schedules))
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Flight:
+    """A chunk sent (or, when `sent` is False, to write and wait for)."""
+
+    part: list[Schedule]
+    todo: list[Upsert]
+    sent: bool
+
+
+def _sent(sender: PipelinedUpserts | None, todo: list[Upsert]) -> bool:
+    """Send `todo` without waiting, unless it records more than the schedules (a pause note, a
+    missed stretch: those go with it in one MULTI, `_write`) or there is no sender."""
+    if sender is None or not todo or any(after is not None for _, after in todo):
+        return False
+    sender.send([upsert for upsert, _ in todo])
+    return True
+
+
+def _landed(store: Store, sender: PipelinedUpserts | None, flight: _Flight, replace: bool) -> int:
+    """How many of a chunk were written, once written: its reply read, or it written now; a
+    chunk another writer got in the way of is read, planned and written again."""
+    if not flight.sent or sender is None:
+        return _write(store, flight.part, flight.todo, replace)
+    try:
+        sender.receive()
+        return len(flight.todo)
+    except ResponseError as e:
+        _refused(e, replace)
+    return _write(store, flight.part, _plan(store, flight.part, replace, store.now_us()), replace)
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
