@@ -155,6 +155,8 @@ def command_line(redis: Redis, url: str, n: int, repeat: int) -> list[dict[str, 
     s, deep = Scheduler(redis, NS), f"poll-{n - 100:07d}"
     cases: list[tuple[str, Callable[[], Any]]] = [
         ("python -c pass (the interpreter alone)", lambda: subprocess.run([sys.executable, "-c", "pass"])),
+        ("python -c 'import redis' (redis-py alone)",
+         lambda: subprocess.run([sys.executable, "-c", "import redis"], check=True)),
         ("hasched --help", lambda: subprocess.run([*HASCHED, "--help"], check=True, capture_output=True)),
         ("hasched status", cli("status")),
         ("hasched schedule list --limit 50", cli("schedule", "list", "--limit", "50")),

@@ -130,3 +130,29 @@ def test_a_command_imports_only_what_it_needs(
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.replace("'", '"')) == loaded
+
+
+def test_a_chunk_that_records_more_than_schedules_is_written_with_it(redis: Redis) -> None:
+    # resuming a paused schedule drops its pause note: that chunk goes in one MULTI, the others
+    # are sent ahead (hasched._pipelined); all land
+    api = Scheduler(redis, NS)
+    paused = make(id="s0", func="jobs.add", every=60, paused=True)
+    api.add(paused)
+    api.pause("s0", note="maintenance")
+    assert api.describe("s0")["pause_note"] == "maintenance"
+    more = [make(id=f"s{i}", func="jobs.add", every=60) for i in range(1, 5)]
+    assert api.add_many([paused.with_changes(paused=False), *more], chunk=2) == 5
+    assert api.describe("s0")["pause_note"] is None and not api.get("s0").paused
+    assert [s.id for s in api.list()] == [f"s{i}" for i in range(5)]
+
+
+def test_a_failing_progress_callback_leaves_the_connections_usable(redis: Redis) -> None:
+    api = Scheduler(redis, NS)
+
+    def stop(done: int, total: int) -> None:
+        raise RuntimeError("stop")  # while the next chunk is in flight
+
+    with pytest.raises(RuntimeError):
+        api.add_many([make(id=f"s{i}", func="jobs.add", every=60) for i in range(6)], chunk=2, progress=stop)
+    assert api.add_many([make(id="after", func="jobs.add", every=60)]) == 1
+    assert {s.id for s in api.list()} >= {"s0", "s1", "after"}
