@@ -34,7 +34,7 @@ def checked(schedules: Iterable[Schedule]) -> list[Schedule]:
     for s in schedules:
         if not isinstance(s, Schedule):
             raise ValidationError("schedules", f"expected Schedule objects, got {type(s).__name__}")
-        validate(s, payloads=False)  # `_plan` proves them JSON as it encodes the record
+        validate(s, payloads=False)  # `_prechecked` proves them JSON as it encodes the record
         if s.id in seen:
             raise ValidationError("id", "appears twice in one add_many", schedule_id=s.id)
         seen.add(s.id)
