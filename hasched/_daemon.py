@@ -293,6 +293,9 @@ class Daemon:
                 self.log.info(
                     f"hasched.fire.{reason}", schedule_id=fire.schedule_id, fire_time=fire.fire_time
                 )
+        for fire in out.waiting:
+            self.log.info("hasched.fire.waiting", schedule_id=fire.schedule_id, fire_time=fire.fire_time,
+                          job_id=fire.job_id)  # fmt: skip
         for sid, (count, first_us) in report.missed.items():
             m.fires_skipped.labels(reason="missed").inc(count)
             self.log.info("hasched.fire.missed", schedule_id=sid, fire_time=iso_utc(first_us), count=count)

@@ -64,7 +64,7 @@ class Keys:
 
     @property
     def last_job(self) -> str:
-        """HASH schedule id -> RQ job id of its last enqueued fire (for overlap=skip)."""
+        """HASH schedule id -> RQ job id of its last enqueued fire (its previous job, for overlap)."""
         return f"{self._p}:last"
 
     @property
@@ -114,6 +114,22 @@ class Keys:
         """HASH RQ job id -> JSON [schedule id, queue, pause on failure, its run record] of every
         run whose end has not been seen yet: what the leader's tracker reads each pass."""
         return f"{self._p}:inflight"
+
+    def waiting(self, schedule_id: str) -> str:
+        """LIST of the schedule's fires waiting for its previous job to end (overlap buffer
+        policies), oldest first: "job id<TAB>queue key<TAB>msgpack" (overlap_lib.lua)."""
+        return f"{self._p}:waiting:{schedule_id}"
+
+    @property
+    def waiting_set(self) -> str:
+        """SET of the schedule ids with waiting fires: what the leader's overlap pass reads."""
+        return f"{self._p}:waiting"
+
+    @property
+    def stopping(self) -> str:
+        """HASH RQ job id -> second (Redis's clock) until which the leader repeats RQ's stop-job
+        command for it (overlap terminate_other), until the job is seen ended."""
+        return f"{self._p}:stopping"
 
     @property
     def pausing(self) -> str:

@@ -20,16 +20,23 @@ from hasched._keys import LEADERS_KEPT, Keys, parse_lease
 from hasched._runs import Missed
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
-          "track", "after_write", "trigger_run", "upsert_many")  # fmt: skip
-# The scripts that write run records start with the shared functions of runs_lib.lua.
-_WITH_RUNS_LIB = ("commit", "track", "after_write", "trigger_run")
+          "track", "after_write", "trigger_run", "upsert_many", "release_waiting")  # fmt: skip
+# The scripts that write run records start with the shared functions of runs_lib.lua; the one
+# that releases waiting fires with clock_lib.lua's, those that commit fires with overlap_lib.lua's.
+_WITH_RUNS_LIB = ("commit", "track", "after_write", "trigger_run", "release_waiting")
+_WITH_OVERLAP_LIB = ("commit",)
+_LIBS = (
+    ("runs_lib", _WITH_RUNS_LIB),
+    ("clock_lib", ("release_waiting",)),
+    ("overlap_lib", _WITH_OVERLAP_LIB),
+)
 
 
 def source(name: str) -> str:
-    """The text of script `name` (hasched/lua/<name>.lua), after runs_lib.lua when it writes runs."""
+    """The text of script `name` (hasched/lua/<name>.lua), after the libraries it uses."""
     lua = resources.files("hasched").joinpath("lua")
-    text = lua.joinpath(f"{name}.lua").read_text()
-    return lua.joinpath("runs_lib.lua").read_text() + text if name in _WITH_RUNS_LIB else text
+    libs = [lib for lib, users in _LIBS if name in users]
+    return "".join(lua.joinpath(f"{n}.lua").read_text() for n in [*libs, name])
 
 
 # The KEYS and ARGV of the client-side scripts, built in one place for the sync `Scripts` and

@@ -26,12 +26,16 @@
 --   template number, KEYS index of its mark hash, fire count, KEYS index of its history list,
 --   KEYS index of its stats hash, history cap, in-flight value prefix ("id\tqueue\tpause\t"),
 --   number of missed stretches, then each: reason, first µs, last µs, count;
+--   only when overlap is not '-1': the policy, then the KEYS indexes of its waiting list, the
+--   set of schedules with waiting fires and the stopping hash (overlap_lib.lua);
 --   then for each fire (in order): nominal fire µs, KEYS index of its 0.1 claim marker,
 --   job key index, job id, serialised meta, its run record if enqueued, if skipped
 --   for overlap (always '' when overlap is '-1': never used)
+-- last: RQ's prefixes of job keys, queue keys, canceled registry keys and worker channels
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
---          S schedule changed since it was read (nothing done for it); or 'F' alone when the
---          lease is not held with this epoch (nothing done at all).
+--          W waiting for the previous job (overlap buffer policies), S schedule changed since
+--          it was read (nothing done for it); or 'F' alone when the lease is not held with this
+--          epoch (nothing done at all).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'F'
 end
@@ -72,11 +76,6 @@ for t = 1, ntemplates do
   i = i + 2 + 2 * n
 end
 
-local function busy(job_key)
-  local status = redis.call('HGET', job_key, 'status')
-  return status == 'queued' or status == 'started'
-end
-
 local function enqueue(tpl, job, job_id, meta)
   redis.call('HSET', job, unpack(ARGV, tpl.shape.first, tpl.shape.last))
   redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta,
@@ -93,6 +92,21 @@ local function claimed(id, mark, fire, legacy_claim)
   if redis.call('ZSCORE', KEYS[8], id .. '|' .. fire) then return true end
   return redis.call('EXISTS', legacy_claim) == 1
 end
+
+-- Every fire skipped for overlap (skip, or a buffer policy with no room) is recorded here.
+local function skip_fire(runs, stats, cap, skipped_run)
+  push_record(runs, cap, skipped_run)
+  redis.call('HINCRBY', stats, 'skipped', 1)
+end
+
+-- A fire's whole RQ job hash, for a fire that waits (enqueue() writes the same).
+local function job_hash(tpl, meta)
+  local h = {unpack(ARGV, tpl.shape.first, tpl.shape.last)}
+  for k = tpl.first, tpl.last do h[#h + 1] = ARGV[k] end
+  h[#h + 1], h[#h + 2], h[#h + 3], h[#h + 4] = 'created_at', created, 'meta', meta
+  return h
+end
+local rq = {job = ARGV[#ARGV - 3], queue = ARGV[#ARGV - 2], canceled = ARGV[#ARGV - 1], pubsub = ARGV[#ARGV]}
 
 local expired = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', ARGV[2], 'LIMIT', 0, 64)
 if #expired > 0 then redis.call('ZREM', KEYS[8], unpack(expired)) end
@@ -114,6 +128,13 @@ for _ = 1, nschedules do
   local mark = fresh and redis.call('HGET', mark_key, id)
   local prev, enqueued, last_id, moved = nil, 0, nil, false
   if overlap > 0 then prev = KEYS[overlap] end
+  local o
+  if overlap >= 0 then
+    o = {policy = ARGV[i], id = id, waiting = KEYS[tonumber(ARGV[i + 1])],
+         waiting_set = KEYS[tonumber(ARGV[i + 2])], stopping = KEYS[tonumber(ARGV[i + 3])],
+         runs = runs, cap = cap, rq = rq}
+    i = i + 4
+  end
   for _ = 1, nfires do
     local fire, legacy_claim = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
     local job, job_id, meta = KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3], ARGV[i + 4]
@@ -124,10 +145,17 @@ for _ = 1, nschedules do
     elseif claimed(id, mark, fire, legacy_claim) then
       out[#out + 1] = 'C'
     else
-      if overlap >= 0 and prev and busy(prev) then
-        push_record(runs, cap, skipped_run)
-        redis.call('HINCRBY', stats, 'skipped', 1)
+      local act = 'E'
+      if o then
+        o.prev = prev
+        act = overlap_fire(o, {job_id = job_id, queue = tpl.queue, ttl = tpl.ttl, prefix = prefix,
+                               skipped = skipped_run, hash = function() return job_hash(tpl, meta) end})
+      end
+      if act == 'O' then
+        skip_fire(runs, stats, cap, skipped_run)
         out[#out + 1] = 'O'
+      elseif act == 'W' then
+        out[#out + 1] = 'W'
       else
         enqueue(tpl, job, job_id, meta)
         push_record(runs, cap, run)
