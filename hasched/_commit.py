@@ -64,6 +64,7 @@ class Batch:
             queues_set_key(),
             keys.out_of_order,
             keys.in_flight,
+            keys.gaps,
         ]
         self._index: dict[str, int] = {}
         self._head: list[Any] = [lease_value, to_us(now), stamp(now)]

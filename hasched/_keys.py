@@ -99,6 +99,13 @@ class Keys:
         -> µs after which the record may be dropped."""
         return f"{self._p}:ooo"
 
+    @property
+    def gaps(self) -> str:
+        """ZSET, all scores 0, of "id|<last µs, 16 digits>|<first µs>": stretches at or below a
+        schedule's mark in which no fire was enqueued (`hasched._dedupe`), found per schedule
+        with ZRANGEBYLEX: one key for the namespace, none per schedule."""
+        return f"{self._p}:gaps"
+
     def runs(self, schedule_id: str) -> str:
         """LIST of the schedule's run records, newest first, capped at its `history`
         (compact JSON, `hasched._runs`)."""

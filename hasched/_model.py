@@ -211,6 +211,11 @@ def _check_job_opts(s: Schedule) -> None:
         raise ValidationError("description", "must be a string of at most 1024 characters")
 
 
+def check_aware(name: str, value: Any) -> None:
+    """ValidationError naming `name` unless `value` is an aware datetime within the years allowed."""
+    _check_aware(name, value)
+
+
 def _check_aware(name: str, value: Any) -> None:
     if not isinstance(value, datetime):
         raise ValidationError(name, f"must be a datetime, got {value!r}")

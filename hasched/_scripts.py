@@ -20,15 +20,17 @@ from hasched._keys import LEADERS_KEPT, Keys, parse_lease
 from hasched._runs import Missed
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
-          "track", "after_write", "trigger_run", "upsert_many", "release_waiting")  # fmt: skip
-# The scripts that write run records start with the shared functions of runs_lib.lua; the one
-# that releases waiting fires with clock_lib.lua's, those that commit fires with overlap_lib.lua's.
-_WITH_RUNS_LIB = ("commit", "track", "after_write", "trigger_run", "release_waiting")
-_WITH_OVERLAP_LIB = ("commit",)
+          "track", "after_write", "trigger_run", "upsert_many", "release_waiting", "backfill")  # fmt: skip
+# The shared functions each script starts with, in this order: runs_lib.lua for the scripts that
+# write run records, clock_lib.lua and jobs_lib.lua for those that enqueue jobs, overlap_lib.lua
+# for those that apply a fire's overlap policy, dedupe_lib.lua for those that decide or record
+# which fires were enqueued (gaps).
 _LIBS = (
-    ("runs_lib", _WITH_RUNS_LIB),
-    ("clock_lib", ("release_waiting",)),
-    ("overlap_lib", _WITH_OVERLAP_LIB),
+    ("runs_lib", ("commit", "track", "after_write", "trigger_run", "release_waiting", "backfill")),
+    ("clock_lib", ("commit", "release_waiting", "backfill")),
+    ("jobs_lib", ("commit", "backfill")),
+    ("overlap_lib", ("commit", "backfill")),
+    ("dedupe_lib", ("commit", "after_write", "backfill")),
 )
 
 
@@ -53,7 +55,7 @@ def upsert_call(k: Keys, sid: str, definition: str, state: str, due_us: int | No
 
 def delete_call(k: Keys, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> Call:
     keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid, k.ids]
-    keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
+    keys += [k.mark_tombstones, k.gaps, k.mark(sid), *(k.mark(gone) for gone in expired)]
     return keys, [sid, keep_until_us, now_us, *expired]
 
 
@@ -187,7 +189,8 @@ class Scripts:
         m = after.missed
         lost = ["", "", "", ""] if m is None else [m.reason, str(m.first_us), str(m.last_us), m.count]
         args = [sid, expect, mode, after.note or "", after.cap, *lost]
-        self._s["after_write"](keys=[k.rev, k.runs(sid), k.stats(sid)], args=args, client=pipe)
+        keys = [k.rev, k.runs(sid), k.stats(sid), k.mark(sid), k.gaps]
+        self._s["after_write"](keys=keys, args=args, client=pipe)
 
     def trigger_run(self, pipe: Pipeline, sid: str, job_id: str, record: str, prefix: str, cap: int) -> None:
         """Queue, on the MULTI that enqueues a manual trigger's job, its run record."""
@@ -198,6 +201,10 @@ class Scripts:
     def track(self, keys: list[str], args: list[Any]) -> str:
         """Run the tracker's update script on a prepared batch (see `hasched._tracker`)."""
         return str_if_bytes(self._s["track"](keys=keys, args=args))
+
+    def backfill(self, keys: list[str], args: list[Any]) -> str:
+        """Run the backfill script on a prepared chunk (see `hasched._backfill`)."""
+        return str_if_bytes(self._s["backfill"](keys=keys, args=args))
 
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""
