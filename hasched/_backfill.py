@@ -71,7 +71,9 @@ def check_range(start: Any, end: Any, now_us: int) -> tuple[int, int]:
     if start_us >= end_us:
         raise ValidationError("end", f"must be after start ({start.isoformat()}), got {end.isoformat()}")
     if end_us > now_us:
-        raise ValidationError("end", f"must not be after now ({from_us(now_us).isoformat()}), got {end.isoformat()}")
+        raise ValidationError(
+            "end", f"must not be after now ({from_us(now_us).isoformat()}), got {end.isoformat()}"
+        )
     return start_us, end_us
 
 
@@ -84,7 +86,9 @@ def check_overlap(overlap: Any, s: Schedule) -> str:
     return str(overlap)
 
 
-def backfill(store: Store, sid: str, start: Any, end: Any, overlap: Any = None, *, dry_run: bool = False) -> Backfilled:
+def backfill(
+    store: Store, sid: str, start: Any, end: Any, overlap: Any = None, *, dry_run: bool = False
+) -> Backfilled:
     """Enqueue the fires of `sid` in (start, end] not enqueued before (see the module docstring)."""
     s = store.get_stored(sid).schedule
     policy = check_overlap(overlap, s)
@@ -138,7 +142,14 @@ class Chunk:
 
     def call(self, lo: int, hi: int, fires: list[int], dry_run: bool) -> tuple[list[str], list[Any]]:
         s, t, k = self._s, self._template, self._k
-        args: list[Any] = [s.id, lo, hi, retention_us(s.catchup_window), "1" if dry_run else "0", self._policy]
+        args: list[Any] = [
+            s.id,
+            lo,
+            hi,
+            retention_us(s.catchup_window),
+            "1" if dry_run else "0",
+            self._policy,
+        ]
         args += [s.history, in_flight_prefix(s), stamp(from_us(self._now_us)), *rq_prefixes()]
         args += [1, self._key(t.queue_key), t.ttl, len(t.fields) // 2, *t.fields]
         args += [1, 1, len(t.call) // 2, *t.call, len(fires)]
