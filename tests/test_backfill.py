@@ -222,3 +222,49 @@ def test_command_line_dry_run_lists_and_writes_nothing(hasched: Hasched, redis: 
         "schedule", "backfill", "nope", "--from", "2026-03-29T00:00:00Z", "--to", "2026-03-30T00:00Z"
     )
     assert gone.returncode != 0 and "nope" in gone.stderr
+
+
+def test_fires_missed_by_the_catch_up_policy_are_backfilled(redis: Redis) -> None:
+    store, lease, ticker = leader(redis)
+    sched = Scheduler(redis, NS)
+    sched.every("late", 0.1, "jobs.record")  # catch-up latest: of late fires only the last goes
+    run_leader(store, lease, ticker, 0.3)
+    time.sleep(1.5)  # no tick: the leader was down
+    run_leader(store, lease, ticker, 0.3)
+    missed = [r for r in sched.history("late", n=1000) if r["kind"] == "missed"]
+    assert [r["reason"] for r in missed] == ["catchup_policy"] and missed[0]["count"] >= 3
+    s = sched.get("late")
+    assert s.start is not None
+    end = now_of(redis) - timedelta(seconds=0.2)
+    done = sched.backfill("late", s.start - timedelta(seconds=1), end)
+    first, last = (to_us(datetime.fromisoformat(missed[0][k])) for k in ("first_fire_time", "last_fire_time"))
+    assert done.enqueued == [from_us(f) for f in fire_times(s, first - 1, last)]
+    assert max(Counter(queued(redis)).values()) == 1
+    assert sched.backfill("late", s.start - timedelta(seconds=1), end).enqueued == []
+
+
+def test_backfill_honours_the_overlap_policy_and_skipped_fires_stay_backfillable(redis: Redis) -> None:
+    sched = Scheduler(redis, NS)
+    now = now_of(redis)
+    sched.every("ov", 60, "jobs.record", start=now - timedelta(minutes=10, seconds=0.5), paused=True)
+    span = (now - timedelta(minutes=11), now)
+    skip = sched.backfill("ov", *span, overlap="skip")  # no worker: the first job stays queued
+    assert len(skip.enqueued) == 1 and len(skip.skipped) == 10
+    assert [r["status"] for r in sched.history("ov", n=20)].count("skipped") == 10
+    buffered = sched.backfill("ov", *span, overlap="buffer_one")
+    assert (len(buffered.enqueued), len(buffered.waiting), len(buffered.skipped)) == (0, 1, 9)
+    assert redis.llen(Store(redis, NS).keys.waiting("ov")) == 1
+    rest = sched.backfill("ov", *span, overlap="allow")  # the skipped ones were not enqueued
+    assert rest.enqueued == skip.skipped[1:] and rest.already == 2
+    assert sched.backfill("ov", *span).enqueued == []
+    assert len(queued(redis)) == 10 and max(Counter(queued(redis)).values()) == 1
+
+
+def test_a_deleted_schedule_takes_its_gaps_along(redis: Redis) -> None:
+    store, lease, ticker = leader(redis)
+    sched = Scheduler(redis, NS)
+    sched.every("g", 0.1, "jobs.record", overlap="skip")
+    run_leader(store, lease, ticker, 0.5)
+    assert redis.zcard(store.keys.gaps) == 1
+    sched.cancel("g")
+    assert redis.zcard(store.keys.gaps) == 0
