@@ -16,6 +16,7 @@ from hasched._jobs import iso_utc
 from hasched._lease import Lease
 from hasched._metrics import Metrics
 from hasched._model import Schedule
+from hasched._release import OVERLAP_INTERVAL, Releaser, report_release
 from hasched._retry import is_credentials_error, redis_backoff, retry_redis
 from hasched._settings import RunSettings
 from hasched._status import status
@@ -48,6 +49,7 @@ class Daemon:
         self.lease = Lease(self.store.scripts, self.instance_id, settings.lease_ttl)
         self.ticker = Ticker(self.store, redis, settings.faults)
         self.tracker = Tracker(self.store)
+        self.releaser = Releaser(self.store)
         self.metrics = metrics if metrics is not None else Metrics()
         self.log = _log.get(instance_id=self.instance_id)
         self.notifier = notifier if notifier is not None else Notifier({})  # {}: off unless given
@@ -265,6 +267,11 @@ class Daemon:
         if runs.fenced:
             self._lost("fenced")
             return 0.0
+        overlap = self.releaser.run(self.lease.value)
+        report_release(overlap, self.metrics, self.log)
+        if overlap.fenced:
+            self._lost("fenced")
+            return 0.0
         earliest = self.store.earliest_due()
         now_us = self.store.now_us()
         self.metrics.tick_duration.observe(time.perf_counter() - started)
@@ -272,6 +279,8 @@ class Daemon:
         to_fire = self.settings.lease_ttl if earliest is None else (earliest - now_us) / US
         if runs.in_flight:
             to_fire = min(to_fire, TRACK_INTERVAL)  # see ends within a few seconds of them
+        if overlap.busy:
+            to_fire = min(to_fire, OVERLAP_INTERVAL)  # a waiting fire goes soon after its turn comes
         return min(to_fire, self.lease.seconds_to_renew())
 
     def _record(self, report: TickReport, read_at: float) -> None:

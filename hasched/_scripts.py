@@ -60,8 +60,9 @@ def delete_call(k: Keys, sid: str, keep_until_us: int, now_us: int, expired: lis
 
 
 def delete_also(k: Keys, sid: str) -> list[str]:
-    """What goes with a deleted schedule in the same MULTI: its run history and counters."""
-    return [k.runs(sid), k.stats(sid)]
+    """What goes with a deleted schedule in the same MULTI: its run history, counters and waiting
+    fires (the leader's overlap pass takes it out of the set of schedules with waiting fires)."""
+    return [k.runs(sid), k.stats(sid), k.waiting(sid)]
 
 
 def trigger_call(k: Keys, sid: str, now_us: int, keep_us: int) -> Call:
@@ -209,3 +210,7 @@ class Scripts:
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""
         return str_if_bytes(self._s["commit"](keys=keys, args=args))
+
+    def release_waiting(self, keys: list[str], args: list[Any]) -> str:
+        """Run the overlap pass's release script on a prepared batch (see `hasched._release`)."""
+        return str_if_bytes(self._s["release_waiting"](keys=keys, args=args))
