@@ -353,7 +353,8 @@ def add_schedule(p: ArgumentParser) -> None:
         "--overlap",
         choices=OVERLAP_POLICIES,
         default="allow",
-        help="skip: no fire while the previous job is queued or started (default: %(default)s)",
+        help="what a fire does while the previous job is queued or started: skip it, buffer_one or"
+        " buffer_all (wait for its end), cancel_other or terminate_other it (default: %(default)s)",
     )
     for opt, what in (
         ("--timeout", "RQ job timeout"),

@@ -35,13 +35,13 @@ class ReleaseReport:
 
     fenced: bool = False
     released: list[tuple[str, str, str]] = field(default_factory=list)  # (schedule id, queue, job id)
-    waiting: int = 0  # schedules with waiting fires after the pass
-    stopping: int = 0  # jobs still being stopped after the pass
+    waiting: int = 0  # schedules with waiting fires seen (some may have gone since)
+    stopping: int = 0  # jobs being stopped seen (likewise)
     stops_sent: list[str] = field(default_factory=list)  # job ids the stop command went to
 
     @property
     def busy(self) -> bool:
-        """Something is left for the next pass."""
+        """Something may be left for the next pass (a pass that finds nothing says no)."""
         return self.waiting > 0 or self.stopping > 0
 
 
@@ -61,14 +61,15 @@ class Releaser:
         self._store = store
 
     def run(self, lease_value: str) -> ReleaseReport:
-        """One pass: release what can go, repeat pending stops."""
+        """One pass: release what can go, repeat pending stops. One round trip when nothing
+        waits and nothing is being stopped (the usual case)."""
         k, redis = self._store.keys, self._store.redis
         pipe = redis.pipeline(transaction=False)
         pipe.srandmember(k.waiting_set, READ_BATCH)
-        pipe.hgetall(k.stopping)
+        pipe.hscan(k.stopping, 0, count=READ_BATCH)
         pipe.time()
-        sids, stopping, (secs, _) = pipe.execute()
-        report = ReleaseReport()
+        sids, (_, stopping), (secs, _) = pipe.execute()
+        report = ReleaseReport(waiting=len(sids), stopping=len(stopping))
         if sids:
             heads = self._heads(sorted(str_if_bytes(s) for s in sids))
             if heads and not self._release(lease_value, heads, report):
@@ -76,9 +77,6 @@ class Releaser:
                 return report
         if stopping:
             self._stops(stopping, int(secs), report)
-        pipe.scard(k.waiting_set)
-        pipe.hlen(k.stopping)
-        report.waiting, report.stopping = (int(x) for x in pipe.execute())
         return report
 
     def _heads(self, sids: list[str]) -> list[_Head]:

@@ -1,7 +1,8 @@
 """Overlap policies with a real cluster: `hasched run` instances and plain `rq worker`s running a
 job that takes longer than its schedule's interval. Each policy's ledger of job starts and ends
 (written by the jobs on Redis's clock) must be exactly what the policy promises; a leader killed
-while a fire waits leaves it to the next leader, which enqueues it once."""
+while a fire waits leaves it to the next leader, which enqueues it once; waiting fires survive a
+Redis restart with AOF and run once."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from cluster import Cluster
-from helpers import redis_now, wait_for
+from cluster import Cluster, ClusterFactory
+from helpers import ledger, redis_now, wait_for
 from overlap_jobs import LEDGER
 from redis import Redis
+from redis_server import new_server, wait_until_answers
 from rq.command import send_stop_job_command
 from rq.job import Job
 from rq.registry import CanceledJobRegistry
@@ -192,3 +194,27 @@ def test_a_waiting_fire_is_enqueued_once_by_the_next_leader(cluster: Cluster, re
 def _settled_ok(sched: Scheduler, n: int) -> list[dict[str, Any]]:
     wait_for(lambda: [r["status"] for r in sched.history("o")] == ["finished"] * n, timeout=30)
     return sched.history("o")
+
+
+def test_waiting_fires_survive_a_redis_restart_with_aof_and_run_once(cluster_factory: ClusterFactory) -> None:
+    server = new_server(appendonly=True).start()
+    try:
+        redis = server.client()
+        cluster = cluster_factory(server.url)
+        sched = Scheduler(redis)
+        start = redis_now(redis) + timedelta(seconds=1)
+        sched.every("o", 0.5, "jobs.record", overlap="buffer_all", start=start, repeat=3)
+        cluster.start_instance("a")  # no worker yet: the first job stays queued, the others wait
+        wait_for(
+            lambda: [r["status"] for r in sched.history("o")] == ["waiting", "waiting", "queued"], timeout=15
+        )
+        server.restart()  # SIGKILL, then back from its append-only file
+        wait_until_answers(server.client, "restarted redis")
+        assert redis.llen(K.waiting("o")) == 2
+        cluster.start_worker()
+        wait_for(lambda: [r["status"] for r in sched.history("o")] == ["finished"] * 3, timeout=30)
+        fires = [from_us(to_us(start) + i * 500_000).isoformat() for i in range(3)]
+        assert sorted(e["fire_time"] for e in ledger(redis)) == fires  # each ran, once
+        assert sched.describe("o")["counters"]["enqueued"] == 3
+    finally:
+        server.stop()

@@ -108,7 +108,7 @@ def test_paused_fires_keep_waiting_and_deleted_ones_go(redis: Redis) -> None:
     sched.cancel("s")
     assert not redis.exists(store.keys.waiting("s"))
     report = releaser.run(lease.value)
-    assert report.released == [] and report.waiting == 0
+    assert report.released == [] and redis.scard(store.keys.waiting_set) == 0
     assert Queue("default", connection=redis).count == 2
 
 
@@ -156,7 +156,8 @@ def test_terminate_other_stops_a_started_job_with_rqs_command(redis: Redis) -> N
     assert releaser.run(lease.value).stops_sent == [first]  # repeated until seen ended
     redis.hset(job_key(first), "status", "stopped")
     report = releaser.run(lease.value)
-    assert report.stops_sent == [] and report.stopping == 0
+    assert report.stops_sent == [] and redis.hlen(store.keys.stopping) == 0
+    assert not releaser.run(lease.value).busy
     pubsub.close()
 
 

@@ -4,13 +4,15 @@ it run inside a real Redis for every input."""
 from __future__ import annotations
 
 from importlib import resources
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from redis import Redis
 
-from hasched._model import OVERLAP_POLICIES
+from hasched._model import OVERLAP_POLICIES, Schedule, validate
 from hasched._overlap import MAX_WAITING, PREVIOUS, Policy, Previous, decide
+from hasched._sync import parse_tables
+from hasched.errors import ValidationError
 
 # (policy, previous job, fires waiting) -> action
 TABLE = [
@@ -67,3 +69,16 @@ def test_lua_rule_is_the_python_rule(redis: Redis) -> None:
     args = [x for case in cases for x in case]
     answers = [a.decode() for a in script(args=args)]
     assert answers == [decide(cast(Policy, p), cast(Previous, prev), w) for p, prev, w in cases]
+
+
+@pytest.mark.parametrize("policy", OVERLAP_POLICIES)
+def test_every_policy_is_accepted_from_a_schedules_file(policy: str) -> None:
+    table = {"id": "s", "func": "jobs.record", "every": 60, "overlap": policy}
+    (schedule,) = parse_tables({"schedule": [table]})
+    assert schedule.overlap == policy
+
+
+def test_an_unknown_policy_names_the_field() -> None:
+    with pytest.raises(ValidationError) as e:
+        validate(Schedule(id="s", func="jobs.record", every=60, overlap=cast(Any, "buffer")))
+    assert e.value.field == "overlap" and "terminate_other" in str(e.value)
