@@ -26,9 +26,9 @@ from hasched._keys import Keys
 from hasched._model import OVERLAP_POLICIES, Schedule, check_aware
 from hasched._plan import next_after
 from hasched._runs import Run
-from hasched._store import Store
+from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored
 from hasched._triggers import from_us, to_us
-from hasched.errors import ScheduleNotFound, ValidationError
+from hasched.errors import ConcurrentUpdate, ScheduleNotFound, ValidationError
 
 MAX_FIRES = 100_000
 CHUNK = 1000
@@ -89,28 +89,47 @@ def check_overlap(overlap: Any, s: Schedule) -> str:
 def backfill(
     store: Store, sid: str, start: Any, end: Any, overlap: Any = None, *, dry_run: bool = False
 ) -> Backfilled:
-    """Enqueue the fires of `sid` in (start, end] not enqueued before (see the module docstring)."""
-    s = store.get_stored(sid).schedule
-    policy = check_overlap(overlap, s)
+    """Enqueue the fires of `sid` in (start, end] not enqueued before (see the module docstring).
+    When the schedule is written meanwhile (a chunk answers CHANGED, having done nothing), the
+    rest of the range is worked out again from what is stored now."""
+    stored = store.get_stored(sid)
+    policy = check_overlap(overlap, stored.schedule)
     now_us = store.now_us()
     start_us, end_us = check_range(start, end, now_us)
+    out = Backfilled(dry_run=dry_run)
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        start_us = _chunks(store, stored, policy, (start_us, end_us), now_us, out)
+        if start_us >= end_us:
+            return out
+        stored = store.get_stored(sid)
+        policy = check_overlap(overlap, stored.schedule)
+    raise ConcurrentUpdate(sid, MAX_WRITE_ATTEMPTS)
+
+
+def _chunks(
+    store: Store, stored: Stored, policy: str, span: tuple[int, int], now_us: int, out: Backfilled
+) -> int:
+    """Backfill the span (start, end] chunk by chunk; returns where it stopped: the end when
+    done, else the start of the chunk that found the schedule changed."""
+    (start_us, end_us), s = span, stored.schedule
     fires = fire_times(s, start_us, end_us)
     template = JobTemplate(s, store.redis)
-    out = Backfilled(dry_run=dry_run)
     for k in range(0, len(fires), CHUNK):
         part = fires[k : k + CHUNK]
         lo = start_us if k == 0 else fires[k - 1]
         hi = end_us if k + CHUNK >= len(fires) else part[-1]
-        chunk = Chunk(store.keys, s, template, policy, now_us)
-        keys, args = chunk.call(lo, hi, part, dry_run)
+        keys, args = Chunk(store.keys, s, template, policy, now_us).call(
+            lo, hi, part, stored.rev, out.dry_run
+        )
         try:
-            letters = str_if_bytes(store.scripts.backfill(keys, args))
+            _sort(out, part, str_if_bytes(store.scripts.backfill(keys, args)))
         except ResponseError as e:
             if "GONE" in str(e):
-                raise ScheduleNotFound(sid) from None
-            raise
-        _sort(out, part, letters)
-    return out
+                raise ScheduleNotFound(s.id) from None
+            if "CHANGED" not in str(e):
+                raise
+            return lo
+    return end_us
 
 
 def _sort(out: Backfilled, fires: list[int], letters: str) -> None:
@@ -133,14 +152,16 @@ class Chunk:
         self.keys: list[str] = [
             keys.defs, keys.paused, keys.state, keys.mark(sid), keys.stats(sid), keys.runs(sid), keys.gaps,
             keys.out_of_order, keys.in_flight, keys.fires, keys.last_job, queues_set_key(),
-            keys.waiting(sid), keys.waiting_set, keys.stopping,
+            keys.waiting(sid), keys.waiting_set, keys.stopping, keys.rev,
         ]  # fmt: skip
 
     def _key(self, name: str) -> int:
         self.keys.append(name)
         return len(self.keys)
 
-    def call(self, lo: int, hi: int, fires: list[int], dry_run: bool) -> tuple[list[str], list[Any]]:
+    def call(
+        self, lo: int, hi: int, fires: list[int], rev: str, dry_run: bool
+    ) -> tuple[list[str], list[Any]]:
         s, t, k = self._s, self._template, self._k
         args: list[Any] = [
             s.id,
@@ -150,7 +171,7 @@ class Chunk:
             "1" if dry_run else "0",
             self._policy,
         ]
-        args += [s.history, in_flight_prefix(s), stamp(from_us(self._now_us)), *rq_prefixes()]
+        args += [s.history, in_flight_prefix(s), stamp(from_us(self._now_us)), *rq_prefixes(), rev]
         args += [1, self._key(t.queue_key), t.ttl, len(t.fields) // 2, *t.fields]
         args += [1, 1, len(t.call) // 2, *t.call, len(fires)]
         for fire_us in fires:

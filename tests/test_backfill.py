@@ -9,7 +9,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cluster import BIN
@@ -21,6 +21,7 @@ from hasched._backfill import fire_times
 from hasched._dedupe import parse_gap
 from hasched._keys import Keys
 from hasched._lease import Lease
+from hasched._scripts import Scripts
 from hasched._store import Store
 from hasched._tick import Ticker
 from hasched._triggers import US, from_us, to_us
@@ -268,3 +269,24 @@ def test_a_deleted_schedule_takes_its_gaps_along(redis: Redis) -> None:
     assert redis.zcard(store.keys.gaps) == 1
     sched.cancel("g")
     assert redis.zcard(store.keys.gaps) == 0
+
+
+def test_a_schedule_changed_during_a_backfill_is_worked_out_again(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sched = Scheduler(redis, NS)
+    sched.cron("ch", "0 * * * *", "jobs.record", paused=True)
+    real = Scripts.backfill
+    calls: list[int] = []
+
+    def changing_first(self: Scripts, keys: list[str], args: list[object]) -> str:
+        if not calls:  # between working out the fire times and the first chunk
+            sched.update("ch", cron="30 * * * *")
+        calls.append(1)
+        return real(self, keys, args)
+
+    monkeypatch.setattr(Scripts, "backfill", changing_first)
+    start = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    done = sched.backfill("ch", start, start + timedelta(hours=3))
+    assert done.enqueued == [start + timedelta(hours=h, minutes=30) for h in range(3)]  # the new times
+    assert len(calls) == 2 and len(queued(redis)) == 3

@@ -56,9 +56,10 @@ def test_gap_members_sort_by_their_last_time_and_read_back() -> None:
 
 def lua_answers(redis: Redis, fires: list[int]) -> str:
     store = Store(redis, NS)
-    s = store.get_stored("s").schedule
+    stored = store.get_stored("s")
+    s = stored.schedule
     chunk = Chunk(store.keys, s, JobTemplate(s, redis), "allow", store.now_us())
-    keys, args = chunk.call(min(fires) - 1, max(fires), fires, dry_run=True)
+    keys, args = chunk.call(min(fires) - 1, max(fires), fires, stored.rev, dry_run=True)
     return store.scripts.backfill(keys, args)
 
 

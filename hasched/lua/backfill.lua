@@ -13,24 +13,27 @@
 -- KEYS[5] its stats hash, KEYS[6] its history list, KEYS[7] gaps zset, KEYS[8] out-of-order
 -- zset, KEYS[9] in-flight hash, KEYS[10] fires hash, KEYS[11] last-job hash, KEYS[12] RQ's set
 -- of queue keys, KEYS[13] its waiting list, KEYS[14] set of schedules with waiting fires,
--- KEYS[15] stopping hash; then the keys named by index below.
+-- KEYS[15] stopping hash, KEYS[16] rev hash; then the keys named by index below.
 -- ARGV[1] schedule id, ARGV[2] lo µs, ARGV[3] hi µs: the chunk covers (lo, hi]
 -- ARGV[4] how long an out-of-order record is kept, in µs; ARGV[5] '1' dry run (nothing written)
 -- ARGV[6] overlap policy, ARGV[7] history cap, ARGV[8] in-flight value prefix,
 -- ARGV[9] RQ timestamp text for created_at; ARGV[10..13] RQ's prefixes of job keys, queue keys,
 -- canceled registry keys and worker channels
--- ARGV[14] on: one job shape and template (layout in jobs_lib.lua); then the number of fires,
+-- ARGV[14] the schedule's revision the fires were worked out from
+-- ARGV[15] on: one job shape and template (layout in jobs_lib.lua); then the number of fires,
 --   then for each, oldest first: fire µs, KEYS index of its 0.1 claim marker, KEYS index of its
 --   job key, job id, serialised meta, its run record if enqueued, if skipped for overlap
 -- return - one letter per fire: E enqueued (in a dry run: would be), W waiting for the previous
---          job, O skipped for overlap, C enqueued before; error GONE when the schedule is gone
+--          job, O skipped for overlap, C enqueued before; error GONE when the schedule is gone,
+--          CHANGED when it was written since (its fire times may differ): nothing done
 local id, lo, hi = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local dry, policy, cap, prefix, created = ARGV[5] == '1', ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 if redis.call('HEXISTS', KEYS[1], id) == 0 then return redis.error_reply('GONE') end
+if redis.call('HGET', KEYS[16], id) ~= ARGV[14] then return redis.error_reply('CHANGED') end
 local stats, runs, gaps, ooo = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local enqueued_at, now = rq_now()
 local rq = {job = ARGV[10], queue = ARGV[11], canceled = ARGV[12], pubsub = ARGV[13]}
-local templates, i = read_job_templates(14)
+local templates, i = read_job_templates(15)
 local tpl = templates[1]
 local d = {gaps = gaps, id = id, mark = tonumber(redis.call('HGET', KEYS[4], id)),
            origin = tonumber(redis.call('HGET', stats, 'origin'))}
