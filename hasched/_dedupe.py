@@ -23,7 +23,7 @@ were never enqueued at all. Backfill needs the exact answer, so two more things 
   commit writes them for missed stretches and fires skipped for overlap (a run of skips folds
   into one member), a resume for the fires missed while paused; a gap reaches down to just
   after the mark (nothing between was enqueued), and never down over a fire a backfill
-  enqueued (`top` in the stats hash: the latest fire any backfill enqueued). At most GAP_CAP per
+  enqueued above the mark (`top` in the stats hash: the latest of those). At most GAP_CAP per
   schedule: dropping the oldest makes their fires count as enqueued, never the other way.
 
 `enqueued_before` is the rule a backfill applies: a fire was enqueued before iff it has an
@@ -39,8 +39,9 @@ what it did so the rule holds for its own fires too:
   the gaps: permanent, whatever expires;
 - otherwise (the leader has due fires in the range it has not committed yet) each backfilled
   fire above the mark gets an out-of-order record, which the leader's commit treats as claimed;
-  the mark passes it at the leader's next in-order fire, for good. Only a schedule that stays
-  in that state for the whole retention would lose the record before the mark passes it.
+  the mark passes it at the leader's next in-order fire, for good. Only a schedule whose next
+  in-order fire does not come within the retention (paused right after, for longer) would lose
+  the record before the mark passes it.
 """
 
 from __future__ import annotations
