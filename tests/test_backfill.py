@@ -290,3 +290,20 @@ def test_a_schedule_changed_during_a_backfill_is_worked_out_again(
     done = sched.backfill("ch", start, start + timedelta(hours=3))
     assert done.enqueued == [start + timedelta(hours=h, minutes=30) for h in range(3)]  # the new times
     assert len(calls) == 2 and len(queued(redis)) == 3
+
+
+def test_backfill_through_cancel_other_and_buffer_all(redis: Redis) -> None:
+    sched = Scheduler(redis, NS)
+    now = now_of(redis)
+    sched.every("cx", 60, "jobs.record", start=now - timedelta(minutes=3, seconds=0.5), paused=True)
+    sched.every("bx", 60, "jobs.record", start=now - timedelta(minutes=3, seconds=0.5), paused=True)
+    span = (now - timedelta(minutes=4), now)
+    cancel = sched.backfill("cx", *span, overlap="cancel_other")  # no worker: each cancels the one before
+    assert len(cancel.enqueued) == 4
+    kept = job_ids("cx", cancel.enqueued)
+    assert queued(redis) == kept[-1:]
+    assert [redis.hget(f"rq:job:{j}", "status") for j in kept] == [b"canceled"] * 3 + [b"queued"]
+    buffered = sched.backfill("bx", *span, overlap="buffer_all")
+    assert (len(buffered.enqueued), len(buffered.waiting)) == (1, 3)
+    assert [r["status"] for r in sched.history("bx", n=10)] == ["waiting"] * 3 + ["queued"]
+    assert sched.backfill("bx", *span).enqueued == []  # waiting fires count as enqueued
