@@ -188,3 +188,13 @@ def test_the_web_ui_shows_the_policy_and_a_waiting_run(redis: Redis) -> None:
         html = c.get("/schedules/s", headers={"accept": "text/html"}).text
     assert "buffer_all" in html
     assert "st-waiting" in html
+
+
+def test_an_idle_leader_looks_once_a_second_unless_its_commit_made_fires_wait(redis: Redis) -> None:
+    _, _, lease, ticker, releaser, start = three_due(redis, "buffer_all")
+    assert not releaser.run(lease.value).busy  # nothing waits yet: the next look is a second away
+    out = ticker.tick(lease.value, lease.epoch, start + 2 * SEC + SEC // 2).outcome
+    redis.hset(job_key(out.enqueued[0].job_id), "status", "finished")
+    assert releaser.run(lease.value).released == []  # not looked: idle, and no hint
+    assert len(releaser.run(lease.value, hint=True).released) == 1  # the commit said fires wait
+    assert releaser.run(lease.value).busy  # one still waits: every pass looks
