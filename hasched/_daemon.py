@@ -251,12 +251,13 @@ class Daemon:
 
     def _lead(self) -> float:
         """Enqueue everything due; return the time until the next fire or lease renewal."""
-        started = time.perf_counter()
+        started, waited = time.perf_counter(), False
         while True:
             now_us, read_at = self.store.now_us(), time.perf_counter()
             report = self.ticker.tick(self.lease.value, self.lease.epoch, now_us)
             self.loop_at = self.redis_ok_at = time.monotonic()
             self._record(report, read_at)
+            waited = waited or bool(report.outcome.waiting)
             if report.outcome.fenced:
                 self._fenced(report)
                 return 0.0
@@ -267,7 +268,7 @@ class Daemon:
         if runs.fenced:
             self._lost("fenced")
             return 0.0
-        overlap = self.releaser.run(self.lease.value)
+        overlap = self.releaser.run(self.lease.value, hint=waited)
         report_release(overlap, self.metrics, self.log)
         if overlap.fenced:
             self._lost("fenced")

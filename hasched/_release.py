@@ -13,6 +13,7 @@ fires + jobs being stopped) per pass, at most READ_BATCH of each.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from hasched._metrics import Metrics
 from hasched._store import Store
 
 OVERLAP_INTERVAL = 0.25  # seconds between passes at most while fires wait or jobs are being stopped
+IDLE_CHECK = 1.0  # seconds between looks while nothing waited at the last one (a new leader looks at once)
 READ_BATCH = 1000
 _BUSY = (b"queued", b"started")
 _ENDED = (b"finished", b"failed", b"stopped", b"canceled")
@@ -55,14 +57,26 @@ class _Head:
 
 
 class Releaser:
-    """Runs the overlap pass for the leader. Holds nothing; Redis holds the state."""
+    """Runs the overlap pass for the leader. Holds only when to look next; Redis holds the state."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._busy = False
+        self._next = 0.0  # monotonic time of the next look while idle
 
-    def run(self, lease_value: str) -> ReleaseReport:
-        """One pass: release what can go, repeat pending stops. One round trip when nothing
-        waits and nothing is being stopped (the usual case)."""
+    def run(self, lease_value: str, *, hint: bool = False) -> ReleaseReport:
+        """One pass: release what can go, repeat pending stops. While the last look found
+        nothing and `hint` (this pass's commit made fires wait) is false, it looks only every
+        IDLE_CHECK seconds, in one round trip: the leader's usual pass costs nothing more."""
+        now = time.monotonic()
+        if not (hint or self._busy or now >= self._next):
+            return ReleaseReport()
+        self._next = now + IDLE_CHECK
+        report = self._pass(lease_value)
+        self._busy = report.busy and not report.fenced
+        return report
+
+    def _pass(self, lease_value: str) -> ReleaseReport:
         k, redis = self._store.keys, self._store.redis
         pipe = redis.pipeline(transaction=False)
         pipe.srandmember(k.waiting_set, READ_BATCH)
