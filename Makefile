@@ -100,7 +100,7 @@ test-rq-oldest: deps
 	$(OLD_VENV)/bin/pip install -q --upgrade 'pip>=25.1'
 	$(OLD_VENV)/bin/pip install -q -e . --group dev 'rq==$(RQ_OLDEST)'
 	$(OLD_VENV)/bin/python -c 'import rq; assert rq.__version__ == "$(RQ_OLDEST)", rq.__version__'
-	$(OLD_VENV)/bin/pytest -q tests/test_rq_compat.py tests/test_commit.py
+	$(OLD_VENV)/bin/pytest -q tests/test_rq_compat.py tests/test_commit.py tests/test_overlap_commit.py tests/test_overlap_cluster.py tests/test_backfill.py tests/test_backfill_race.py
 
 clean:
 	rm -rf $(VENV) $(OLD_VENV) .pytest_cache .mypy_cache .ruff_cache

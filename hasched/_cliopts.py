@@ -41,7 +41,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "web": ("serve the web UI: schedules, their runs, the cluster; pause, resume, trigger, delete", """\
   hasched web
   hasched web --bind 0.0.0.0:8080 --token-file /etc/hasched/web-token --read-only"""),
-    "schedule": ("manage schedules: add, list, show, pause, resume, trigger, rm", """\
+    "schedule": ("manage schedules: add, list, show, pause, resume, trigger, backfill, rm", """\
   hasched schedule list
   hasched schedule add --help"""),
     "schedule add": ("create a schedule, or replace one with --replace", """\
@@ -65,6 +65,9 @@ ABOUT: dict[str, tuple[str, str]] = {
   hasched schedule pause nightly --note 'ana: db migration until 14:00'"""),
     "schedule resume": ("resume a paused schedule, from now", "  hasched schedule resume nightly"),
     "schedule trigger": ("enqueue one extra run now; print its RQ job id", "  hasched schedule trigger x"),
+    "schedule backfill": ("enqueue the fire times of a past range that were not enqueued before", """\
+  hasched schedule backfill nightly --from 2026-03-01T00:00Z --to 2026-03-08T00:00Z --dry-run
+  hasched schedule backfill poll --from 2026-03-01T12:00+01:00 --to 2026-03-01T13:00+01:00 --overlap skip"""),
 }  # fmt: skip
 
 
@@ -227,6 +230,22 @@ def add_pause(p: ArgumentParser) -> None:
     )
 
 
+def add_backfill(p: ArgumentParser) -> None:
+    add_id(p)
+    p.add_argument("--from", dest="from_", required=True, metavar="ISO",
+                   help="start of the range, excluded: ISO 8601 with a UTC offset or Z")  # fmt: skip
+    p.add_argument("--to", required=True, metavar="ISO",
+                   help="end of the range, included, not after now (ISO 8601, offset or Z)")  # fmt: skip
+    p.add_argument(
+        "--overlap",
+        type=one_of(*OVERLAP_POLICIES),
+        metavar="POLICY",
+        help=f"overlap policy for these fires: {', '.join(OVERLAP_POLICIES)} (default: the schedule's)",
+    )
+    p.add_argument("--dry-run", action="store_true",
+                   help="print each fire time it would enqueue, write nothing")  # fmt: skip
+
+
 def add_import(p: ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="report what would be imported, write nothing")
     p.add_argument(
@@ -333,7 +352,8 @@ def add_schedule(p: ArgumentParser) -> None:
         "--overlap",
         choices=OVERLAP_POLICIES,
         default="allow",
-        help="skip: no fire while the previous job is queued or started (default: %(default)s)",
+        help="what a fire does while the previous job is queued or started: skip it, buffer_one or"
+        " buffer_all (wait for its end), cancel_other or terminate_other it (default: %(default)s)",
     )
     for opt, what in (
         ("--timeout", "RQ job timeout"),
@@ -395,4 +415,5 @@ OPTIONS: dict[str, Callable[[ArgumentParser], None]] = {
     "schedule pause": add_pause,
     "schedule resume": add_id,
     "schedule trigger": add_id,
+    "schedule backfill": add_backfill,
 }

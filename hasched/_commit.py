@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, stamp
+from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, rq_prefixes, stamp
 from hasched._keys import Keys
 from hasched._model import Schedule
 from hasched._plan import Plan
@@ -39,6 +39,7 @@ class Outcome:
     enqueued: list[Fire] = field(default_factory=list)
     claimed: list[Fire] = field(default_factory=list)
     overlap: list[Fire] = field(default_factory=list)
+    waiting: list[Fire] = field(default_factory=list)  # buffered by the overlap policy
     stale: list[Fire] = field(default_factory=list)
 
 
@@ -63,6 +64,7 @@ class Batch:
             queues_set_key(),
             keys.out_of_order,
             keys.in_flight,
+            keys.gaps,
         ]
         self._index: dict[str, int] = {}
         self._head: list[Any] = [lease_value, to_us(now), stamp(now)]
@@ -103,7 +105,7 @@ class Batch:
         """Add one schedule's planned fires and its advance."""
         s = stored.schedule
         overlap = -1  # allow: the script does not look at the previous job
-        if s.overlap == "skip":
+        if s.overlap != "allow":
             overlap = self._key(job_key(last_job)) if last_job else 0
         due = "" if plan.due_us is None else plan.due_us
         number, mark = self._template(template), self._key(self._keys.mark(s.id))
@@ -113,6 +115,14 @@ class Batch:
         self._args += [runs, stats, s.history, in_flight_prefix(s), len(plan.stretches)]
         for m in plan.stretches:
             self._args += [m.reason, str(m.first_us), str(m.last_us), m.count]
+        if overlap >= 0:
+            k = self._keys
+            self._args += [
+                s.overlap,
+                self._key(k.waiting(s.id)),
+                self._key(k.waiting_set),
+                self._key(k.stopping),
+            ]
         for fire in plan.fires:
             fire_us = fire.fire_us
             job_id = self._keys.job_id(s.id, fire_us)
@@ -136,6 +146,7 @@ class Batch:
             *templates,
             self.schedules,
             *self._args,
+            *rq_prefixes(),
         ]
 
     def outcome(self, reply: str) -> Outcome:
@@ -143,7 +154,7 @@ class Batch:
         if reply == "F":
             return Outcome(fenced=True)
         out = Outcome()
-        buckets = {"E": out.enqueued, "C": out.claimed, "O": out.overlap, "S": out.stale}
+        buckets = {"E": out.enqueued, "C": out.claimed, "O": out.overlap, "W": out.waiting, "S": out.stale}
         for fire, letter in zip(self.fires, reply, strict=True):
             buckets[letter].append(fire)
         return out

@@ -16,6 +16,7 @@ from hasched._jobs import iso_utc
 from hasched._lease import Lease
 from hasched._metrics import Metrics
 from hasched._model import Schedule
+from hasched._release import OVERLAP_INTERVAL, Releaser, report_release
 from hasched._retry import is_credentials_error, redis_backoff, retry_redis
 from hasched._settings import RunSettings
 from hasched._status import status
@@ -48,6 +49,7 @@ class Daemon:
         self.lease = Lease(self.store.scripts, self.instance_id, settings.lease_ttl)
         self.ticker = Ticker(self.store, redis, settings.faults)
         self.tracker = Tracker(self.store)
+        self.releaser = Releaser(self.store)
         self.metrics = metrics if metrics is not None else Metrics()
         self.log = _log.get(instance_id=self.instance_id)
         self.notifier = notifier if notifier is not None else Notifier({})  # {}: off unless given
@@ -249,12 +251,13 @@ class Daemon:
 
     def _lead(self) -> float:
         """Enqueue everything due; return the time until the next fire or lease renewal."""
-        started = time.perf_counter()
+        started, waited = time.perf_counter(), False
         while True:
             now_us, read_at = self.store.now_us(), time.perf_counter()
             report = self.ticker.tick(self.lease.value, self.lease.epoch, now_us)
             self.loop_at = self.redis_ok_at = time.monotonic()
             self._record(report, read_at)
+            waited = waited or bool(report.outcome.waiting)
             if report.outcome.fenced:
                 self._fenced(report)
                 return 0.0
@@ -265,6 +268,11 @@ class Daemon:
         if runs.fenced:
             self._lost("fenced")
             return 0.0
+        overlap = self.releaser.run(self.lease.value, hint=waited)
+        report_release(overlap, self.metrics, self.log)
+        if overlap.fenced:
+            self._lost("fenced")
+            return 0.0
         earliest = self.store.earliest_due()
         now_us = self.store.now_us()
         self.metrics.tick_duration.observe(time.perf_counter() - started)
@@ -272,6 +280,8 @@ class Daemon:
         to_fire = self.settings.lease_ttl if earliest is None else (earliest - now_us) / US
         if runs.in_flight:
             to_fire = min(to_fire, TRACK_INTERVAL)  # see ends within a few seconds of them
+        if overlap.busy:
+            to_fire = min(to_fire, OVERLAP_INTERVAL)  # a waiting fire goes soon after its turn comes
         return min(to_fire, self.lease.seconds_to_renew())
 
     def _record(self, report: TickReport, read_at: float) -> None:
@@ -293,6 +303,9 @@ class Daemon:
                 self.log.info(
                     f"hasched.fire.{reason}", schedule_id=fire.schedule_id, fire_time=fire.fire_time
                 )
+        for fire in out.waiting:
+            self.log.info("hasched.fire.waiting", schedule_id=fire.schedule_id, fire_time=fire.fire_time,
+                          job_id=fire.job_id)  # fmt: skip
         for sid, (count, first_us) in report.missed.items():
             m.fires_skipped.labels(reason="missed").inc(count)
             self.log.info("hasched.fire.missed", schedule_id=sid, fire_time=iso_utc(first_us), count=count)

@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from redis import Redis
+from rq.command import PUBSUB_CHANNEL_TEMPLATE
 from rq.job import Job, JobStatus
 from rq.queue import Queue
+from rq.registry import CanceledJobRegistry
 from rq.utils import utcformat
 
 from hasched._model import Schedule
@@ -44,6 +46,13 @@ def queues_set_key() -> str:
     """RQ's set of all queue keys."""
     key = Queue.redis_queues_keys
     return key.decode() if isinstance(key, bytes) else str(key)
+
+
+def rq_prefixes() -> list[str]:
+    """RQ's prefixes of job keys, queue keys, canceled registry keys and worker command channels
+    (overlap_lib.lua cancels and stops jobs as RQ does, under RQ's own names)."""
+    canceled = CanceledJobRegistry.key_template.format("")
+    return [job_key(""), queue_key(""), str(canceled), str(PUBSUB_CHANNEL_TEMPLATE % "")]
 
 
 def job_key(job_id: str) -> str:

@@ -65,7 +65,7 @@ class Keys:
 
     @property
     def last_job(self) -> str:
-        """HASH schedule id -> RQ job id of its last enqueued fire (for overlap=skip)."""
+        """HASH schedule id -> RQ job id of its last enqueued fire (its previous job, for overlap)."""
         return f"{self._p}:last"
 
     @property
@@ -100,6 +100,13 @@ class Keys:
         -> µs after which the record may be dropped."""
         return f"{self._p}:ooo"
 
+    @property
+    def gaps(self) -> str:
+        """ZSET, all scores 0, of "id|<last µs, 16 digits>|<first µs>": stretches at or below a
+        schedule's mark in which no fire was enqueued (`hasched._dedupe`), found per schedule
+        with ZRANGEBYLEX: one key for the namespace, none per schedule."""
+        return f"{self._p}:gaps"
+
     def runs(self, schedule_id: str) -> str:
         """LIST of the schedule's run records, newest first, capped at its `history`
         (compact JSON, `hasched._runs`)."""
@@ -115,6 +122,22 @@ class Keys:
         """HASH RQ job id -> JSON [schedule id, queue, pause on failure, its run record] of every
         run whose end has not been seen yet: what the leader's tracker reads each pass."""
         return f"{self._p}:inflight"
+
+    def waiting(self, schedule_id: str) -> str:
+        """LIST of the schedule's fires waiting for its previous job to end (overlap buffer
+        policies), oldest first: "job id<TAB>queue key<TAB>msgpack" (overlap_lib.lua)."""
+        return f"{self._p}:waiting:{schedule_id}"
+
+    @property
+    def waiting_set(self) -> str:
+        """SET of the schedule ids with waiting fires: what the leader's overlap pass reads."""
+        return f"{self._p}:waiting"
+
+    @property
+    def stopping(self) -> str:
+        """HASH RQ job id -> second (Redis's clock) until which the leader repeats RQ's stop-job
+        command for it (overlap terminate_other), until the job is seen ended."""
+        return f"{self._p}:stopping"
 
     @property
     def pausing(self) -> str:

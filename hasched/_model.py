@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hasched._triggers import CronError, parse_cron
@@ -28,9 +28,9 @@ MAX_SECONDS = 10 * 366 * 86400.0
 MIN_YEAR, MAX_YEAR = 1970, 9000
 
 Catchup = Literal["latest", "all", "skip"]
-Overlap = Literal["allow", "skip"]
+Overlap = Literal["allow", "skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other"]
 CATCHUP_POLICIES: tuple[str, ...] = ("latest", "all", "skip")
-OVERLAP_POLICIES: tuple[str, ...] = ("allow", "skip")
+OVERLAP_POLICIES: tuple[str, ...] = get_args(Overlap)
 JOB_INT_OPTIONS = ("timeout", "result_ttl", "ttl", "failure_ttl")
 
 
@@ -212,6 +212,11 @@ def _check_job_opts(s: Schedule) -> None:
             raise ValidationError(name, f"must be a whole number of seconds >= 1 (or -1), got {value!r}")
     if s.description is not None and (not isinstance(s.description, str) or len(s.description) > 1024):
         raise ValidationError("description", "must be a string of at most 1024 characters")
+
+
+def check_aware(name: str, value: Any) -> None:
+    """ValidationError naming `name` unless `value` is an aware datetime within the years allowed."""
+    _check_aware(name, value)
 
 
 def _check_aware(name: str, value: Any) -> None:

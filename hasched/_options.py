@@ -46,7 +46,8 @@ class ScheduleOptions(TypedDict, total=False):
     catchup_window: Seconds
     """Fires older than this are missed, whatever the policy (default one day)."""
     overlap: Overlap
-    """"skip": no fire while the previous job is queued or running (default "allow")."""
+    """What a fire does while the previous job is queued or running: "allow" (default), "skip",
+    "buffer_one", "buffer_all", "cancel_other" or "terminate_other" (README: Overlap)."""
     paused: bool
     """Store the schedule paused."""
     pause_on_failure: bool

@@ -28,7 +28,7 @@ _COMPACT = (",", ":")
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One fire acted on: enqueued (scheduled, trigger, backfill) or skipped for overlap."""
+    """One fire acted on: enqueued (scheduled, trigger, backfill), waiting or skipped for overlap."""
 
     fire_us: int
     kind: str  # "scheduled", "trigger" or "backfill"
@@ -51,6 +51,19 @@ class Run:
     @property
     def ended(self) -> bool:
         return self.status in ENDED
+
+
+def waiting_record(skipped: str) -> str:
+    """The record of a fire that waits (overlap buffer policies): its skipped record with status
+    `waiting` instead, the only field in which the two differ (overlap_lib.lua does the same)."""
+    return skipped.replace(',"skipped",', ',"waiting",', 1)
+
+
+def released_record(waiting: str, enqueued_us: int) -> str:
+    """The record of a waiting fire once enqueued at `enqueued_us`: `queued`, with its enqueue
+    time (release_waiting.lua does the same)."""
+    fire = int(waiting[1 : waiting.index(",")])
+    return waiting.replace(',null,"waiting",', f',{enqueued_us - fire},"queued",', 1)
 
 
 @dataclass(frozen=True, slots=True)

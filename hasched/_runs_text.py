@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 COLUMNS = ("FIRE TIME (UTC)", "KIND", "STATUS", "STARTED", "ENDED", "JOB", "DETAIL")
+_DETAILS = {
+    "skipped": "overlap: the previous job was still running",
+    "waiting": "overlap: waits for the previous job to end",
+}
 
 
 def _short(iso: str | None) -> str:
@@ -22,7 +26,7 @@ def row(r: dict[str, Any]) -> tuple[str, ...]:
         if r["last_fire_time"] != r["first_fire_time"]:
             span += f" .. {_short(r['last_fire_time'])[11:]}"
         return (span, "missed", "missed", "-", "-", "-", f"{fires} not enqueued ({r['reason']})")
-    detail = r["error"] or ("overlap: the previous job was still running" if r["status"] == "skipped" else "")
+    detail = r["error"] or _DETAILS.get(r["status"], "")
     return (_short(r["fire_time"]), r["kind"], r["status"], _short(r["started_at"]), _short(r["ended_at"]),
             r["job_id"] or "-", detail)  # fmt: skip
 

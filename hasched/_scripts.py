@@ -20,16 +20,25 @@ from hasched._keys import LEADERS_KEPT, Keys, parse_lease
 from hasched._runs import Missed
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
-          "track", "after_write", "trigger_run", "upsert_many")  # fmt: skip
-# The scripts that write run records start with the shared functions of runs_lib.lua.
-_WITH_RUNS_LIB = ("commit", "track", "after_write", "trigger_run")
+          "track", "after_write", "trigger_run", "upsert_many", "release_waiting", "backfill")  # fmt: skip
+# The shared functions each script starts with, in this order: runs_lib.lua for the scripts that
+# write run records, clock_lib.lua and jobs_lib.lua for those that enqueue jobs, overlap_lib.lua
+# for those that apply a fire's overlap policy, dedupe_lib.lua for those that decide or record
+# which fires were enqueued (gaps).
+_LIBS = (
+    ("runs_lib", ("commit", "track", "after_write", "trigger_run", "release_waiting", "backfill")),
+    ("clock_lib", ("commit", "release_waiting", "backfill")),
+    ("jobs_lib", ("commit", "backfill")),
+    ("overlap_lib", ("commit", "backfill")),
+    ("dedupe_lib", ("commit", "after_write", "backfill")),
+)
 
 
 def source(name: str) -> str:
-    """The text of script `name` (hasched/lua/<name>.lua), after runs_lib.lua when it writes runs."""
+    """The text of script `name` (hasched/lua/<name>.lua), after the libraries it uses."""
     lua = resources.files("hasched").joinpath("lua")
-    text = lua.joinpath(f"{name}.lua").read_text()
-    return lua.joinpath("runs_lib.lua").read_text() + text if name in _WITH_RUNS_LIB else text
+    libs = [lib for lib, users in _LIBS if name in users]
+    return "".join(lua.joinpath(f"{n}.lua").read_text() for n in [*libs, name])
 
 
 # The KEYS and ARGV of the client-side scripts, built in one place for the sync `Scripts` and
@@ -67,13 +76,14 @@ def upsert_many_args(wake: str, items: list[tuple[str, str, str, int | None, boo
 
 def delete_call(k: Keys, sid: str, keep_until_us: int, now_us: int, expired: list[str]) -> Call:
     keys = [k.defs, k.rev, k.state, k.due, k.fires, k.last_job, k.paused, k.invalid, k.ids]
-    keys += [k.mark_tombstones, k.mark(sid), *(k.mark(gone) for gone in expired)]
+    keys += [k.mark_tombstones, k.gaps, k.mark(sid), *(k.mark(gone) for gone in expired)]
     return keys, [sid, keep_until_us, now_us, *expired]
 
 
 def delete_also(k: Keys, sid: str) -> list[str]:
-    """What goes with a deleted schedule in the same MULTI: its run history and counters."""
-    return [k.runs(sid), k.stats(sid)]
+    """What goes with a deleted schedule in the same MULTI: its run history, counters and waiting
+    fires (the leader's overlap pass takes it out of the set of schedules with waiting fires)."""
+    return [k.runs(sid), k.stats(sid), k.waiting(sid)]
 
 
 def trigger_call(k: Keys, sid: str, now_us: int, keep_us: int) -> Call:
@@ -192,7 +202,8 @@ class Scripts:
         m = after.missed
         lost = ["", "", "", ""] if m is None else [m.reason, str(m.first_us), str(m.last_us), m.count]
         args = [sid, expect, mode, after.note or "", after.cap, *lost]
-        self._s["after_write"](keys=[k.rev, k.runs(sid), k.stats(sid)], args=args, client=pipe)
+        keys = [k.rev, k.runs(sid), k.stats(sid), k.mark(sid), k.gaps]
+        self._s["after_write"](keys=keys, args=args, client=pipe)
 
     def trigger_run(self, pipe: Pipeline, sid: str, job_id: str, record: str, prefix: str, cap: int) -> None:
         """Queue, on the MULTI that enqueues a manual trigger's job, its run record."""
@@ -204,6 +215,14 @@ class Scripts:
         """Run the tracker's update script on a prepared batch (see `hasched._tracker`)."""
         return str_if_bytes(self._s["track"](keys=keys, args=args))
 
+    def backfill(self, keys: list[str], args: list[Any]) -> str:
+        """Run the backfill script on a prepared chunk (see `hasched._backfill`)."""
+        return str_if_bytes(self._s["backfill"](keys=keys, args=args))
+
     def commit(self, keys: list[str], args: list[Any]) -> str:
         """Run the commit script on a prepared batch (see `hasched._commit`)."""
         return str_if_bytes(self._s["commit"](keys=keys, args=args))
+
+    def release_waiting(self, keys: list[str], args: list[Any]) -> str:
+        """Run the overlap pass's release script on a prepared batch (see `hasched._release`)."""
+        return str_if_bytes(self._s["release_waiting"](keys=keys, args=args))

@@ -63,5 +63,5 @@ class Ticker:
         return report
 
     def _last_jobs(self, live: list[Stored]) -> dict[str, Any]:
-        ids = [x.schedule.id for x in live if x.schedule.overlap == "skip"]
+        ids = [x.schedule.id for x in live if x.schedule.overlap != "allow"]
         return dict(zip(ids, self._store.last_jobs(ids), strict=True)) if ids else {}

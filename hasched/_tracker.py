@@ -15,7 +15,7 @@ import json
 import zlib
 from base64 import b64decode
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.utils import str_if_bytes
@@ -257,4 +257,4 @@ def _time(raw: bytes | None) -> int | None:
         parsed: datetime = utcparse(str_if_bytes(raw))
     except ValueError:
         return None
-    return to_us(parsed)
+    return to_us(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))  # RQ 2.0 gives it naive

@@ -29,6 +29,7 @@ from redis.exceptions import ResponseError
 from redis.utils import str_if_bytes
 from rq.job import Job
 
+from hasched._backfill import Backfilled
 from hasched._choices import ListState
 from hasched._dedupe import retention_us
 from hasched._keys import Keys
@@ -170,6 +171,14 @@ class Scheduler:
     async def history(self, id: str, n: int = 20) -> builtins.list[dict[str, Any]]:
         """The `n` newest run records of `id`, newest first (see `hasched.Scheduler.history`)."""
         return await asyncio.to_thread(self._sync_scheduler().history, id, n)
+
+    async def backfill(self, id: str, start: datetime, end: datetime, overlap: str | None = None, *,
+                       dry_run: bool = False) -> Backfilled:  # fmt: skip
+        """Enqueue the fire times of `id` in (start, end] that were not enqueued before (see
+        `hasched.Scheduler.backfill`); the sync code runs in a worker thread."""
+        return await asyncio.to_thread(
+            self._sync_scheduler().backfill, id, start, end, overlap, dry_run=dry_run
+        )
 
     async def trigger(self, id: str) -> Job:
         """Enqueue one extra run of `id` now; returns the RQ job (see `hasched.Scheduler.trigger`)."""

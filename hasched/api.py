@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from redis import Redis
 
-from hasched import _codec, _history
+from hasched import _backfill, _codec, _history
+from hasched._backfill import Backfilled
 from hasched._bulk import DEFAULT_CHUNK, checked, save_many
 from hasched._choices import ListState
 from hasched._dedupe import retention_us
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # RQ is imported by the one call that enqueues (`trigger`): l
 
 MAX_NOTE = 1024
 
-__all__ = ["Func", "ScheduleChanges", "ScheduleOptions", "Scheduler", "Seconds"]
+__all__ = ["Backfilled", "Func", "ScheduleChanges", "ScheduleOptions", "Scheduler", "Seconds"]
 
 
 class Scheduler:
@@ -168,6 +169,21 @@ class Scheduler:
         keep = retention_us(s.catchup_window)
         now_us = self._store.scripts.trigger(s.id, self._store.now_us(), keep)  # recorded out of order
         return enqueue_trigger(self.connection, self._store.keys, s, now_us)
+
+    def backfill(self, id: str, start: datetime, end: datetime, overlap: str | None = None, *,
+                 dry_run: bool = False) -> Backfilled:  # fmt: skip
+        """Enqueue the fire times of `id` in (start, end] that were not enqueued before, oldest
+        first, whatever its catch-up policy and pause state (README: Backfill).
+
+        `start` and `end` are aware datetimes, `end` not after now (Redis's clock). The fires
+        go through the schedule's overlap policy, or `overlap` when given; each gets a run record
+        of kind `backfill` and the job id a live fire would have. Running the same backfill again
+        enqueues nothing. More than 100,000 fire times in the range is a ValidationError, with
+        nothing written. Returns the fires enqueued (`.enqueued`), and those that wait, were
+        skipped for overlap or were enqueued before; with `dry_run` nothing is written and
+        `.enqueued` holds the fires it would enqueue (before overlap).
+        """
+        return _backfill.backfill(self._store, id, start, end, overlap, dry_run=dry_run)
 
     def history(self, id: str, n: int = 20) -> builtins.list[dict[str, Any]]:
         """The `n` newest run records of `id`, newest first (README: Runs and history).

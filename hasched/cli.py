@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_schedule(sched: _Parser, common: list[_Parser]) -> None:
     sched.set_defaults(usage_of=sched)  # printed when no action is given
     actions = sched.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
-    for action in ("add", "list", "show", "history", "pause", "resume", "trigger", "rm"):
+    for action in ("add", "list", "show", "history", "pause", "resume", "trigger", "backfill", "rm"):
         key = f"schedule {action}"
         OPTIONS[key](_command(actions, action, common, key))
 

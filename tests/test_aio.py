@@ -20,6 +20,7 @@ from hasched._codec import to_dict
 from hasched.api import make
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
+PAST = datetime(2020, 1, 1, tzinfo=UTC)
 
 # (method, args, kwargs): a session touching every method, errors included. Run once through each
 # client, in its own namespace; the outcomes must be the same.
@@ -57,6 +58,11 @@ SESSION: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("trigger", ("missing",), {}),
     ("history", ("a1",), {}),
     ("history", ("missing",), {}),
+    ("every", ("b1", 60, "jobs.record"), {"start": PAST, "paused": True}),
+    ("backfill", ("b1", PAST, PAST + timedelta(minutes=10)), {"dry_run": True}),
+    ("backfill", ("b1", PAST, PAST + timedelta(minutes=10)), {}),
+    ("backfill", ("b1", PAST, PAST + timedelta(minutes=20)), {"overlap": "skip"}),
+    ("backfill", ("b1", PAST + timedelta(minutes=10), PAST), {}),
     ("list", (), {"limit": 2, "after": "c1"}),
     ("list", (), {"state": "paused"}),
     ("list", (), {"state": "bogus"}),
@@ -117,9 +123,9 @@ def test_every_method_gives_what_the_other_client_gives(
     got = run_session(via_aio) if flavour == "aio" else expected
     assert got == expected
     errors = [x for x in got if len(x) == 3]
-    assert len(errors) == 14, errors  # the session does meet every kind of refusal
+    assert len(errors) == 15, errors  # the session does meet every kind of refusal
     assert {x[1] for x in errors} == {"ValidationError", "ScheduleExists", "ScheduleNotFound"}
-    assert sorted(redis.hkeys(f"{{{flavour}}}:defs")) == [b"c1", b"e1", b"in1", b"x1"]  # a1 cancelled
+    assert sorted(redis.hkeys(f"{{{flavour}}}:defs")) == [b"b1", b"c1", b"e1", b"in1", b"x1"]  # a1 cancelled
 
 
 def test_the_async_client_has_every_method_of_the_sync_one() -> None:

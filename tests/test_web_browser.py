@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from cluster import Cluster, ClusterFactory
-from helpers import wait_for
+from helpers import redis_now, wait_for
 from redis import Redis
 from web_helpers import TOKEN, Served, chrome, need, screenshot
 
@@ -136,6 +138,39 @@ def test_manage_schedules_of_a_running_cluster(driver: Any, running: Cluster, re
         driver.find_element("css selector", "button[value=delete]").click()
         wait_for(lambda: "Deleted." in text(driver))
         assert "weekly-cleanup" not in [s.id for s in scheduler.list()]
+
+
+def test_backfill_a_range_from_the_schedule_page(driver: Any, running: Cluster, redis: Redis) -> None:
+    scheduler = Scheduler(redis)
+    day = (redis_now(redis).astimezone(ZoneInfo("Europe/Paris")) - timedelta(days=4)).date()
+    with Served(create_app(redis, token=TOKEN)) as served:
+        sign_in(driver, served, "/schedules/nightly-report")
+
+        def backfill(start: str, end: str, dry_run: bool = False) -> None:
+            driver.find_element("css selector", "details.backfill summary").click()
+            driver.find_element("name", "from").send_keys(start)
+            driver.find_element("name", "to").send_keys(end)
+            if dry_run:
+                driver.find_element("name", "dry_run").click()
+            driver.find_element("css selector", "button[value=backfill]").click()
+
+        three = (f"{day}T00:00", f"{day + timedelta(days=3)}T00:00")  # Paris time: 03:00 on 3 days
+        backfill(*three, dry_run=True)
+        wait_for(lambda: "Dry run: 3 fires would be enqueued (0 enqueued before)." in text(driver))
+        assert scheduler.describe("nightly-report")["counters"]["enqueued"] == 0
+        backfill(*three)
+        wait_for(lambda: "Backfilled: 3 fires enqueued (0 enqueued before)." in text(driver))
+        runs = scheduler.history("nightly-report")
+        assert [r["kind"] for r in runs] == ["backfill"] * 3
+        assert sorted(r["fire_time"][:10] for r in runs) == [str(day + timedelta(days=k)) for k in range(3)]
+        wait_for(lambda: [r["status"] for r in scheduler.history("nightly-report")] == ["finished"] * 3, 20)
+        reload_until(driver, "backfill")  # the history shows them, run by the worker
+        screenshot(driver, "schedule-backfilled")
+        backfill(*three)
+        wait_for(lambda: "Backfilled: 0 fires enqueued (3 enqueued before)." in text(driver))
+        backfill(three[0], "2999-01-01T00:00")
+        wait_for(lambda: "must not be after now" in text(driver))  # the error page says why
+    assert len(scheduler.history("nightly-report")) == 3
 
 
 def test_cluster_page_shows_the_leader_and_a_stale_instance(

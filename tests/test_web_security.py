@@ -85,7 +85,10 @@ def test_a_post_without_the_right_csrf_token_changes_nothing(
         resp = c.post("/schedules/poll/pause", data=data)
         assert resp.status_code == 403 and "CSRF" in resp.text
         assert c.post("/schedules/poll/delete", data=data).status_code == 403
+        backfill = {**data, "from": "2020-01-01T00:00Z", "to": "2020-01-02T00:00Z"}
+        assert c.post("/schedules/poll/backfill", data=backfill).status_code == 403
         assert Scheduler(redis).get("poll").paused is False
+        assert Scheduler(redis).history("poll") == []
         form = next(f for f in Page(c.get("/schedules/poll").text).forms if f.action.endswith("/pause"))
         done = c.post(form.action, data=form.fields)
         assert done.status_code == 303 and Scheduler(redis).get("poll").paused is True
@@ -97,8 +100,9 @@ def test_read_only_shows_no_action_and_refuses_every_post(redis: Redis) -> None:
         html = c.get("/schedules/poll").text
         assert "read-only" in html and "Trigger now" not in html and "/pause" not in html
         csrf = c.cookies["hasched_csrf"]
-        for action in ("pause", "resume", "trigger", "delete"):
+        for action in ("pause", "resume", "trigger", "backfill", "delete"):
             assert c.post(f"/schedules/poll/{action}", data={"csrf": csrf}).status_code == 403
+        assert "/backfill" not in html
         bearer = {"authorization": f"Bearer {TOKEN}"}
         assert c.post("/schedules/poll/trigger", headers=bearer).status_code == 403
         assert Scheduler(redis).get("poll").paused is False

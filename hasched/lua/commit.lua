@@ -5,84 +5,45 @@
 -- Which fires were handled before is decided here too (hasched/_dedupe.py states the rule): a
 -- fire at or below its schedule's mark (the latest fire committed in order), or recorded as
 -- enqueued out of order, or carrying a claim marker of hasched 0.1, is claimed; any other fire
--- is enqueued (or skipped for overlap) and moves the mark up to it.
+-- is enqueued (or skipped for overlap) and moves the mark up to it. What was handled without
+-- being enqueued (missed, skipped for overlap) becomes a gap, and the first fire that sets the
+-- mark is the schedule's origin (dedupe_lib.lua): what a backfill asks later.
 -- Each fire's run record goes into the schedule's history in this same step (runs_lib.lua), and an
 -- enqueued one into the in-flight hash the leader's tracker follows: a failover can neither lose
 -- nor double a record.
 -- KEYS[1] lease, KEYS[2] rev hash, KEYS[3] state hash, KEYS[4] due zset, KEYS[5] fires hash,
 -- KEYS[6] last-job hash, KEYS[7] RQ's set of queue keys, KEYS[8] out-of-order zset,
--- KEYS[9] in-flight hash; then the keys the batch names by index.
+-- KEYS[9] in-flight hash, KEYS[10] gaps zset; then the keys the batch names by index.
 -- ARGV[1] lease value "instance_id|epoch" this batch was planned under
 -- ARGV[2] now in µs (Redis's clock): out-of-order records expiring before it are trimmed
 -- ARGV[3] RQ timestamp text for created_at (the batch's planning); enqueued_at is Redis's TIME when
 --         this script runs, the moment the jobs really enter their queues
--- ARGV[4] number of job shapes; then for each (RQ's job hash minus per-fire and call fields):
---   queue key index, job TTL in seconds ('0' = none), number of fields, then field, value, ...
--- then: number of job templates; then for each: its shape number, number of call fields (RQ's
---   fields derived from the arguments: data, description), then field, value, ...
+-- ARGV[4] on: the job shapes and templates (layout in jobs_lib.lua)
 -- then: number of schedules; then for each schedule:
 --   id, expected revision, new state JSON, new due µs ('' = finished),
 --   overlap: '-1' allow, else the KEYS index of the previous job ('0' = none),
 --   template number, KEYS index of its mark hash, fire count, KEYS index of its history list,
 --   KEYS index of its stats hash, history cap, in-flight value prefix ("id\tqueue\tpause\t"),
 --   number of missed stretches, then each: reason, first µs, last µs, count;
+--   only when overlap is not '-1': the policy, then the KEYS indexes of its waiting list, the
+--   set of schedules with waiting fires and the stopping hash (overlap_lib.lua);
 --   then for each fire (in order): nominal fire µs, KEYS index of its 0.1 claim marker,
 --   job key index, job id, serialised meta, its run record if enqueued, if skipped
 --   for overlap (always '' when overlap is '-1': never used)
+-- last: RQ's prefixes of job keys, queue keys, canceled registry keys and worker channels
 -- return - one letter per fire in order: E enqueued, C claimed already, O skipped for overlap,
---          S schedule changed since it was read (nothing done for it); or 'F' alone when the
---          lease is not held with this epoch (nothing done at all).
+--          W waiting for the previous job (overlap buffer policies), S schedule changed since
+--          it was read (nothing done for it); or 'F' alone when the lease is not held with this
+--          epoch (nothing done at all).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'F'
 end
--- RQ's text form ('%Y-%m-%dT%H:%M:%S.%fZ', UTC) of Redis's clock now (civil date from days
--- since the epoch: H. Hinnant's algorithm; Redis's Lua has no os.date).
-local function now_stamp()
-  local t = redis.call('TIME')
-  local secs, usec = tonumber(t[1]), tonumber(t[2])
-  local rem = secs % 86400
-  local z = (secs - rem) / 86400 + 719468
-  local era = math.floor(z / 146097)
-  local doe = z - era * 146097
-  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
-  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
-  local mp = math.floor((5 * doy + 2) / 153)
-  local day = doy - math.floor((153 * mp + 2) / 5) + 1
-  local month = mp < 10 and mp + 3 or mp - 9
-  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
-  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', year, month, day,
-                       math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, usec)
-end
-
-local created, enqueued_at = ARGV[3], now_stamp()
-local out, queues, shapes, templates = {}, {}, {}, {}
-local i = 5
-
-for t = 1, tonumber(ARGV[4]) do
-  local n = tonumber(ARGV[i + 2])
-  shapes[t] = {queue = KEYS[tonumber(ARGV[i])], ttl = tonumber(ARGV[i + 1]), first = i + 3,
-               last = i + 2 + 2 * n}
-  i = i + 3 + 2 * n
-end
-local ntemplates = tonumber(ARGV[i])
-i = i + 1
-for t = 1, ntemplates do
-  local shape, n = shapes[tonumber(ARGV[i])], tonumber(ARGV[i + 1])
-  templates[t] = {queue = shape.queue, ttl = shape.ttl, shape = shape, first = i + 2, last = i + 1 + 2 * n}
-  i = i + 2 + 2 * n
-end
-
-local function busy(job_key)
-  local status = redis.call('HGET', job_key, 'status')
-  return status == 'queued' or status == 'started'
-end
+local created, enqueued_at = ARGV[3], rq_now()
+local out, queues = {}, {}
+local templates, i = read_job_templates(4)
 
 local function enqueue(tpl, job, job_id, meta)
-  redis.call('HSET', job, unpack(ARGV, tpl.shape.first, tpl.shape.last))
-  redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta,
-             unpack(ARGV, tpl.first, tpl.last))
-  if tpl.ttl > 0 then redis.call('EXPIRE', job, tpl.ttl) end
-  redis.call('RPUSH', tpl.queue, job_id)
+  write_job(tpl, job, job_id, meta, created, enqueued_at)
   queues[tpl.queue] = true
 end
 
@@ -93,6 +54,14 @@ local function claimed(id, mark, fire, legacy_claim)
   if redis.call('ZSCORE', KEYS[8], id .. '|' .. fire) then return true end
   return redis.call('EXISTS', legacy_claim) == 1
 end
+
+-- Every fire skipped for overlap (skip, or a buffer policy with no room) is recorded here.
+local function skip_fire(runs, stats, cap, skipped_run)
+  push_record(runs, cap, skipped_run)
+  redis.call('HINCRBY', stats, 'skipped', 1)
+end
+
+local rq = {job = ARGV[#ARGV - 3], queue = ARGV[#ARGV - 2], canceled = ARGV[#ARGV - 1], pubsub = ARGV[#ARGV]}
 
 local expired = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', ARGV[2], 'LIMIT', 0, 64)
 if #expired > 0 then redis.call('ZREM', KEYS[8], unpack(expired)) end
@@ -107,13 +76,24 @@ for _ = 1, nschedules do
   local cap, prefix, nmissed = ARGV[i + 10], ARGV[i + 11], tonumber(ARGV[i + 12])
   i = i + 13
   local fresh = redis.call('HGET', KEYS[2], id) == rev
+  local mark = fresh and redis.call('HGET', mark_key, id)
   for _ = 1, nmissed do
-    if fresh then push_missed(runs, stats, cap, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]) end
+    if fresh then
+      push_missed(runs, stats, cap, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+      gap_handled(KEYS[10], stats, id, mark, ARGV[i + 1], ARGV[i + 2])
+    end
     i = i + 4
   end
-  local mark = fresh and redis.call('HGET', mark_key, id)
+  local first_mark = not mark
   local prev, enqueued, last_id, moved = nil, 0, nil, false
   if overlap > 0 then prev = KEYS[overlap] end
+  local o
+  if overlap >= 0 then
+    o = {policy = ARGV[i], id = id, waiting = KEYS[tonumber(ARGV[i + 1])],
+         waiting_set = KEYS[tonumber(ARGV[i + 2])], stopping = KEYS[tonumber(ARGV[i + 3])],
+         runs = runs, cap = cap, rq = rq}
+    i = i + 4
+  end
   for _ = 1, nfires do
     local fire, legacy_claim = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
     local job, job_id, meta = KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3], ARGV[i + 4]
@@ -124,10 +104,18 @@ for _ = 1, nschedules do
     elseif claimed(id, mark, fire, legacy_claim) then
       out[#out + 1] = 'C'
     else
-      if overlap >= 0 and prev and busy(prev) then
-        push_record(runs, cap, skipped_run)
-        redis.call('HINCRBY', stats, 'skipped', 1)
+      local act = 'E'
+      if o then
+        o.prev = prev
+        act = overlap_fire(o, {job_id = job_id, queue = tpl.queue, ttl = tpl.ttl, prefix = prefix,
+                               skipped = skipped_run, hash = function() return job_hash(tpl, meta, created) end})
+      end
+      if act == 'O' then
+        skip_fire(runs, stats, cap, skipped_run)
+        gap_handled(KEYS[10], stats, id, mark, fire, fire)
         out[#out + 1] = 'O'
+      elseif act == 'W' then
+        out[#out + 1] = 'W'
       else
         enqueue(tpl, job, job_id, meta)
         push_record(runs, cap, run)
@@ -135,6 +123,7 @@ for _ = 1, nschedules do
         enqueued, last_id, prev = enqueued + 1, job_id, job
         out[#out + 1] = 'E'
       end
+      if first_mark and not moved then redis.call('HSETNX', stats, 'origin', fire) end
       mark, moved = fire, true
     end
   end

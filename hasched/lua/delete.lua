@@ -4,7 +4,10 @@
 -- their marks go unless the schedule exists again, so tombstones stay few without a sweeper.
 -- KEYS[1] defs, KEYS[2] rev, KEYS[3] state, KEYS[4] due, KEYS[5] fires, KEYS[6] last job,
 -- KEYS[7] paused, KEYS[8] invalid, KEYS[9] id index zset, KEYS[10] tombstones zset,
--- KEYS[11] this schedule's mark hash; then KEYS[11 + j] the mark hash of expired tombstone j
+-- KEYS[11] gaps zset, KEYS[12] this schedule's mark hash; then KEYS[12 + j] the mark hash of
+-- expired tombstone j
+-- Its gaps go (dedupe_lib.lua): a re-created schedule has no origin, so everything up to the
+-- kept mark counts as enqueued, never the other way.
 -- ARGV[1] schedule id
 -- ARGV[2] µs until which its mark is kept (Redis's clock)
 -- ARGV[3] now in µs (Redis's clock)
@@ -15,7 +18,7 @@ for j = 4, #ARGV do
   local gone, score = ARGV[j], redis.call('ZSCORE', KEYS[10], ARGV[j])
   if score and tonumber(score) <= tonumber(ARGV[3]) then
     redis.call('ZREM', KEYS[10], gone)
-    if redis.call('HEXISTS', KEYS[1], gone) == 0 then redis.call('HDEL', KEYS[8 + j], gone) end
+    if redis.call('HEXISTS', KEYS[1], gone) == 0 then redis.call('HDEL', KEYS[9 + j], gone) end
   end
 end
 local existed = redis.call('HDEL', KEYS[1], id)
@@ -24,7 +27,8 @@ redis.call('ZREM', KEYS[4], id)
 redis.call('SREM', KEYS[7], id)
 redis.call('SREM', KEYS[8], id)
 redis.call('ZREM', KEYS[9], id)
-if existed == 1 and redis.call('HEXISTS', KEYS[11], id) == 1 then
+redis.call('ZREMRANGEBYLEX', KEYS[11], '[' .. id .. '|', '(' .. id .. '}')
+if existed == 1 and redis.call('HEXISTS', KEYS[12], id) == 1 then
   redis.call('ZADD', KEYS[10], ARGV[2], id)
 end
 return existed

@@ -73,13 +73,19 @@ def handlers(ui: Ui) -> dict[str, Handler]:
         job_id = await run_in_threadpool(data.trigger, sid)
         return _to(request, sid, done="triggered", job=job_id)
 
+    async def backfill(request: Request, sid: str, form: dict[str, str]) -> str:
+        start, end, overlap = form.get("from", "")[:64], form.get("to", "")[:64], form.get("overlap", "")[:32]
+        said = await run_in_threadpool(data.backfill, sid, start, end, overlap, form.get("dry_run") == "1")
+        return _to(request, sid, done="backfilled", detail=said)
+
     async def delete(request: Request, sid: str, form: dict[str, str]) -> str:
         if not await run_in_threadpool(data.delete, sid):
             raise ScheduleNotFound(sid)
         return f"{root(request)}/?{urlencode({'done': 'deleted', 'id': sid})}"
 
     return {name: _action(fn) for name, fn in
-            {"pause": pause, "resume": resume, "trigger": trigger, "delete": delete}.items()}  # fmt: skip
+            {"pause": pause, "resume": resume, "trigger": trigger, "backfill": backfill,
+             "delete": delete}.items()}  # fmt: skip
 
 
 def _action(fn: Callable[[Request, str, dict[str, str]], Awaitable[str]]) -> Handler:

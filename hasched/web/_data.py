@@ -20,6 +20,7 @@ from hasched._query import Query
 from hasched._status import status
 from hasched._store import Store
 from hasched.api import Scheduler, describe
+from hasched.errors import ValidationError
 
 PAGE_SIZE = 50
 READ_FOR = 0.15  # seconds a list page may spend reading schedules its filters mostly drop
@@ -173,6 +174,31 @@ class Data:
 
     def delete(self, sid: str) -> bool:
         return self.scheduler.cancel(sid)
+
+    def backfill(self, sid: str, start: str, end: str, overlap: str, dry_run: bool) -> str:
+        """Backfill (start, end] of `sid` (ISO 8601 text; without an offset, a time in the
+        schedule's zone); what it did, in words."""
+        zone = ZoneInfo(self.scheduler.get(sid).timezone)
+        first, last = _zoned("from", start, zone), _zoned("to", end, zone)
+        done = self.scheduler.backfill(sid, first, last, overlap or None, dry_run=dry_run)
+        n = len(done.enqueued)
+        if dry_run:
+            return f"Dry run: {n} fire{'s' * (n != 1)} would be enqueued ({done.already} enqueued before)."
+        parts = [f"{done.already} enqueued before"]
+        parts += [f"{len(done.waiting)} waiting"] if done.waiting else []
+        parts += [f"{len(done.skipped)} skipped for overlap"] if done.skipped else []
+        return f"Backfilled: {n} fire{'s' * (n != 1)} enqueued ({', '.join(parts)})."
+
+
+def _zoned(name: str, text: str, zone: ZoneInfo) -> datetime:
+    """A time typed in a form: ISO 8601, read in `zone` when it has no offset."""
+    if not text.strip():
+        raise ValidationError(name, "is required: an ISO 8601 time, e.g. 2026-03-01T00:00")
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(name, f"not an ISO 8601 time: {text[:64]!r}") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 _RECORD_KEYS = ("kind", "status", "fire_time", "job_id", "epoch", "enqueued_at", "started_at", "ended_at",

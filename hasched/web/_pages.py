@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hasched._keys import LEADERS_KEPT
+from hasched._model import OVERLAP_POLICIES
 from hasched.web._data import PAGE_SIZE, STATES, ListQuery
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ DONE = {
     "resumed": "Resumed: it fires again from its next fire time.",
     "triggered": "Triggered: one extra run was enqueued now.",
     "deleted": "Deleted.",
+    "backfilled": "",  # what it did comes with it (?detail=...)
 }
 
 
@@ -52,7 +54,8 @@ def schedule(ui: Ui) -> Handler:
         detail = ui.data.detail(request.path_params["sid"])
         p = request.query_params
         return ui.render(request, "schedule.html", d=detail, s=detail.row.described,
-                         done=DONE.get(p.get("done", "")), job=p.get("job"))  # fmt: skip
+                         done=DONE.get(p.get("done", "")), job=p.get("job"),
+                         detail=p.get("detail", "")[:300] or None, overlaps=OVERLAP_POLICIES)  # fmt: skip
 
     return page
 

@@ -36,5 +36,6 @@ class Ui:
             "done": None,
             "job": None,
             "subject": None,
+            "detail": None,
         }
         return self.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
