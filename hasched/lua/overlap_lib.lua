@@ -75,6 +75,8 @@ end
 -- return 'E' enqueue it now (the caller does, as for allow; the previous job was canceled or
 --        told to stop if the policy says so), 'O' skip it (the caller records it), 'W' it waits.
 local function overlap_fire(o, f)
+  local buffers = o.policy == 'buffer_one' or o.policy == 'buffer_all'
+  if not o.prev and not buffers then return 'E' end -- no previous job: nothing to skip, cancel, stop
   local status, origin, worker = false, false, false
   if o.prev then
     local h = redis.call('HMGET', o.prev, 'status', 'origin', 'worker_name')
@@ -82,7 +84,7 @@ local function overlap_fire(o, f)
   end
   local previous = (status == 'queued' or status == 'started') and status or 'idle'
   local waiting = 0
-  if o.policy == 'buffer_one' or o.policy == 'buffer_all' then waiting = redis.call('LLEN', o.waiting) end
+  if buffers then waiting = redis.call('LLEN', o.waiting) end
   local action = overlap_decide(o.policy, previous, waiting)
   local prev_id = o.prev and string.sub(o.prev, #o.rq.job + 1)
   if action == 'cancel' then
