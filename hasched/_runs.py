@@ -4,7 +4,8 @@ A schedule keeps its newest run records in a Redis list, newest first, each a co
 (times in µs, the kind as one letter) so that a default history of 100 stays cheap. This module
 says how a record is written and read, how missed fires fold into one record per stretch, and how
 what RQ shows of a job moves a record on (queued -> started -> finished, failed, stopped, canceled,
-or unknown when the job vanished before its end was seen). No Redis, no RQ.
+or unknown when the job vanished before its end was seen; a fire an overlap buffer policy made
+wait is `waiting` before `queued`). No Redis, no RQ.
 """
 
 from __future__ import annotations

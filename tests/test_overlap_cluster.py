@@ -114,8 +114,9 @@ def test_buffer_policies_run_one_at_a_time_and_lose_nothing(
     _no_two_running(runs)
     by_start = sorted(runs.values(), key=lambda r: r["start"])
     assert [r["fire_time"] for r in by_start] == [r["fire_time"] for r in ran]  # in fire order
-    for before, after in pairwise(by_start):
-        assert after["start"] - before["end"] < 2.0  # released soon after its turn came
+    gaps = [after["start"] - before["end"] for before, after in pairwise(by_start)]
+    print(f"{policy}: previous job's end to the next start, s: {[round(g, 3) for g in gaps]}")
+    assert max(gaps) < 2.0  # released soon after its turn came
     counters = sched.describe("o")["counters"]
     assert counters["enqueued"] == len(ran) and counters["skipped"] == len(skipped)
     assert redis.scard(K.waiting_set) == 0 and not redis.exists(K.waiting("o"))

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 
-import httpx
 from redis import Redis
 from rq import Queue
 from rq.job import Job
 from rq.registry import CanceledJobRegistry
-from web_helpers import Served
 
 from hasched import Scheduler
 from hasched._jobs import job_key
@@ -20,7 +18,6 @@ from hasched._runs import Run, decode, released_record, waiting_record
 from hasched._store import Store
 from hasched._tick import Ticker
 from hasched._triggers import from_us
-from hasched.web import create_app
 
 NS = "t"
 SEC = 1_000_000
@@ -179,15 +176,6 @@ def test_allow_is_untouched(redis: Redis) -> None:
     out = ticker.tick(lease.value, lease.epoch, start + 2 * SEC + SEC // 2).outcome
     assert len(out.enqueued) == 3
     assert not redis.exists(store.keys.waiting_set, store.keys.stopping)
-
-
-def test_the_web_ui_shows_the_policy_and_a_waiting_run(redis: Redis) -> None:
-    _, _, lease, ticker, _, start = three_due(redis, "buffer_all")
-    ticker.tick(lease.value, lease.epoch, start + 2 * SEC + SEC // 2)
-    with Served(create_app(redis, namespace=NS)) as served, httpx.Client(base_url=served.url) as c:
-        html = c.get("/schedules/s", headers={"accept": "text/html"}).text
-    assert "buffer_all" in html
-    assert "st-waiting" in html
 
 
 def test_an_idle_leader_looks_once_a_second_unless_its_commit_made_fires_wait(redis: Redis) -> None:

@@ -87,11 +87,13 @@ for _ = 1, nschedules do
   local first_mark = not mark
   local prev, enqueued, last_id, moved = nil, 0, nil, false
   if overlap > 0 then prev = KEYS[overlap] end
-  local o
+  local o, f
   if overlap >= 0 then
     o = {policy = ARGV[i], id = id, waiting = KEYS[tonumber(ARGV[i + 1])],
          waiting_set = KEYS[tonumber(ARGV[i + 2])], stopping = KEYS[tonumber(ARGV[i + 3])],
          runs = runs, cap = cap, rq = rq}
+    f = {queue = tpl.queue, ttl = tpl.ttl, prefix = prefix}
+    f.hash = function() return job_hash(tpl, f.meta, created) end
     i = i + 4
   end
   for _ = 1, nfires do
@@ -106,9 +108,8 @@ for _ = 1, nschedules do
     else
       local act = 'E'
       if o then
-        o.prev = prev
-        act = overlap_fire(o, {job_id = job_id, queue = tpl.queue, ttl = tpl.ttl, prefix = prefix,
-                               skipped = skipped_run, hash = function() return job_hash(tpl, meta, created) end})
+        o.prev, f.job_id, f.meta, f.skipped = prev, job_id, meta, skipped_run
+        act = overlap_fire(o, f)
       end
       if act == 'O' then
         skip_fire(runs, stats, cap, skipped_run)

@@ -60,21 +60,24 @@ end
 
 -- Make the fire wait: its entry at the end of the waiting list, its run record `waiting`.
 local function overlap_buffer(o, f)
-  local packed = cmsgpack.pack({f.ttl, f.prefix, overlap_waiting_record(f.skipped), unpack(f.hash())})
+  local record = overlap_waiting_record(f.skipped)
+  local packed = cmsgpack.pack({f.ttl, f.prefix, record, unpack(f.hash())})
   redis.call('RPUSH', o.waiting, f.job_id .. '\t' .. f.queue .. '\t' .. packed)
   redis.call('SADD', o.waiting_set, o.id)
-  push_record(o.runs, o.cap, overlap_waiting_record(f.skipped))
+  push_record(o.runs, o.cap, record)
 end
 
 -- One new fire of a schedule with an overlap policy.
 -- o: policy, id (schedule), prev (the previous job's key, or nil), waiting (its waiting list),
 --    waiting_set, stopping (hash), runs (history list), cap, rq = {job, queue, canceled, pubsub}
 --    (RQ's key and channel prefixes)
--- f: job_id, queue (its queue key), ttl ('0' none), prefix (in-flight value prefix),
+-- f: job_id, queue (its queue key), ttl (RQ's job ttl in seconds, 0 none), prefix (in-flight value prefix),
 --    skipped (its run record if skipped), hash() -> its RQ job hash as {field, value, ...}
 -- return 'E' enqueue it now (the caller does, as for allow; the previous job was canceled or
 --        told to stop if the policy says so), 'O' skip it (the caller records it), 'W' it waits.
 local function overlap_fire(o, f)
+  local buffers = o.policy == 'buffer_one' or o.policy == 'buffer_all'
+  if not o.prev and not buffers then return 'E' end -- no previous job: nothing to skip, cancel, stop
   local status, origin, worker = false, false, false
   if o.prev then
     local h = redis.call('HMGET', o.prev, 'status', 'origin', 'worker_name')
@@ -82,7 +85,7 @@ local function overlap_fire(o, f)
   end
   local previous = (status == 'queued' or status == 'started') and status or 'idle'
   local waiting = 0
-  if o.policy == 'buffer_one' or o.policy == 'buffer_all' then waiting = redis.call('LLEN', o.waiting) end
+  if buffers then waiting = redis.call('LLEN', o.waiting) end
   local action = overlap_decide(o.policy, previous, waiting)
   local prev_id = o.prev and string.sub(o.prev, #o.rq.job + 1)
   if action == 'cancel' then
