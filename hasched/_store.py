@@ -21,6 +21,7 @@ from redis.utils import str_if_bytes
 from hasched import _codec
 from hasched._clock import redis_now_us
 from hasched._dedupe import TRIM_BATCH, retention_us
+from hasched._defcache import Definitions
 from hasched._keys import Keys
 from hasched._model import MAX_SECONDS, Schedule, parse_datetime
 from hasched._plan import State
@@ -44,8 +45,10 @@ class Stored:
 
 
 def encode_state(state: State) -> str:
-    """The stored JSON of a schedule's progress."""
-    return json.dumps({"next": state.next_us, "n": state.n}, separators=(",", ":"))
+    """The stored JSON of a schedule's progress: `{"next":<µs or null>,"n":<fires consumed>}`
+    (written as `json.dumps` with compact separators would, byte for byte, without its cost)."""
+    nxt = "null" if state.next_us is None else int(state.next_us)
+    return f'{{"next":{nxt},"n":{int(state.n)}}}'
 
 
 def decode_state(raw: bytes | str | None) -> State:
@@ -158,15 +161,17 @@ class Store:
                 if loaded is not None:
                     yield loaded
 
-    def load_many(self, ids: list[str], *, with_fires: bool = True) -> list[Stored | InvalidRecord | None]:
+    def load_many(self, ids: list[str], *, with_fires: bool = True,
+                  definitions: Definitions | None = None) -> list[Stored | InvalidRecord | None]:  # fmt: skip
         """Several schedules in one round trip; None where the schedule no longer exists.
-        Without `with_fires` the count of fires is not read (`Stored.fires` is None)."""
+        Without `with_fires` the count of fires is not read (`Stored.fires` is None). The
+        leader passes its cache of decoded `definitions`."""
         if not ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for key in load_keys(self.keys, with_fires):
             pipe.hmget(key, ids)
-        return decode_loaded(ids, pipe.execute(), with_fires)
+        return decode_loaded(ids, pipe.execute(), with_fires, definitions)
 
     # -- listing: the id index (README: Redis data model) ---------------------------------------
 
@@ -348,24 +353,24 @@ def load_keys(k: Keys, with_fires: bool) -> tuple[str, ...]:
 
 
 def decode_loaded(
-    ids: list[str], replies: list[Any], with_fires: bool
+    ids: list[str], replies: list[Any], with_fires: bool, definitions: Definitions | None = None
 ) -> list[Stored | InvalidRecord | None]:
     defs, revs, states, *counts = replies
     fires = [int(c or 0) for c in counts[0]] if with_fires else [None] * len(ids)
+    decode = _codec.decode if definitions is None else definitions.decode
     out: list[Stored | InvalidRecord | None] = []
     for sid, raw, rev, state, count in zip(ids, defs, revs, states, fires, strict=True):
         if raw is None:
             out.append(None)
             continue
         try:
-            out.append(_stored(sid, raw, rev, state, count))
+            out.append(_stored(sid, decode(sid, raw), rev, state, count))
         except InvalidRecord as e:
             out.append(e)
     return out
 
 
-def _stored(sid: str, raw: Any, rev: Any, state: Any, fires: int | None) -> Stored:
-    schedule = _codec.decode(sid, raw)
+def _stored(sid: str, schedule: Schedule, rev: Any, state: Any, fires: int | None) -> Stored:
     try:
         progress = decode_state(state)
     except (ValueError, TypeError, AttributeError) as e:

@@ -31,6 +31,7 @@ from hasched._triggers import US, to_us
 
 READ_BATCH = 1000  # in-flight entries looked at per pass
 TRACK_INTERVAL = 2.0  # seconds between passes at most while runs are in flight
+TRACK_GAP = 0.25  # seconds between passes at least: a leader woken for fires every ms tracks less often
 _REGISTRIES = (
     ("finished", FinishedJobRegistry),
     ("failed", FailedJobRegistry),
