@@ -55,6 +55,10 @@ def decode_state(raw: bytes | str | None) -> State:
     """A schedule's progress from its stored JSON (a missing record means nothing pending)."""
     if raw is None:
         return State(None)
+    if isinstance(raw, bytes) and raw.startswith(b'{"next":') and raw.endswith(b"}"):  # as written
+        nxt, found, n = raw[8:-1].partition(b',"n":')
+        if found and n.isdigit() and (nxt == b"null" or nxt.isdigit()):
+            return State(None if nxt == b"null" else int(nxt), int(n))
     data = json.loads(raw)
     nxt = data.get("next")
     return State(int(nxt) if nxt is not None else None, int(data.get("n", 0)))
