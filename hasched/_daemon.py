@@ -32,7 +32,7 @@ from hasched._systemd import (
     stall_limit,
 )
 from hasched._tick import Ticker, TickReport
-from hasched._tracker import TRACK_GAP, TRACK_INTERVAL, Tracker, report_runs
+from hasched._tracker import BUSY_READ_BATCH, READ_BATCH, TRACK_GAP, TRACK_INTERVAL, Tracker, report_runs
 from hasched._triggers import US
 from hasched._waker import Waker
 from hasched.errors import HaschedError
@@ -253,7 +253,7 @@ class Daemon:
 
     def _lead(self) -> float:
         """Enqueue everything due; return the time until the next fire or lease renewal."""
-        started = time.perf_counter()
+        started, fired = time.perf_counter(), False
         while True:
             now_us, read_at = self.store.now_us(), time.perf_counter()
             report = self.ticker.tick(self.lease.value, self.lease.epoch, now_us)
@@ -262,18 +262,18 @@ class Daemon:
             if report.outcome.fenced:
                 self._fenced(report)
                 return 0.0
+            fired = fired or report.planned > 0
             if not report.full or self.lease.renew_due():
                 break
         if time.monotonic() >= self._next_track:  # a busy leader tracks every TRACK_GAP at most
-            runs = self.tracker.track(self.lease.value)
+            runs = self.tracker.track(self.lease.value, BUSY_READ_BATCH if fired else READ_BATCH)
             report_runs(runs, self.metrics, self.log)
             if runs.fenced:
                 self._lost("fenced")
                 return 0.0
             self._in_flight = runs.in_flight > 0
             self._next_track = time.monotonic() + TRACK_GAP
-        earliest = self.store.earliest_due()
-        now_us = self.store.now_us()
+        earliest, now_us = self.store.earliest_due_at_now()
         self.metrics.tick_duration.observe(time.perf_counter() - started)
         self.metrics.next_fire.set(0 if earliest is None else (earliest - now_us) / US)
         to_fire = self.settings.lease_ttl if earliest is None else (earliest - now_us) / US

@@ -26,7 +26,7 @@ from hasched._keys import Keys
 from hasched._model import MAX_SECONDS, Schedule, parse_datetime
 from hasched._plan import State
 from hasched._scripts import AfterWrite, Scripts
-from hasched._triggers import to_us
+from hasched._triggers import US, to_us
 from hasched._write import Write, plan_write
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ScheduleNotFound
 
@@ -233,6 +233,14 @@ class Store:
         """When the leader must next act, in µs on Redis's clock; None when nothing is due."""
         first = self.redis.zrange(self.keys.due, 0, 0, withscores=True)
         return int(first[0][1]) if first else None
+
+    def earliest_due_at_now(self) -> tuple[int | None, int]:
+        """`earliest_due()` and Redis's clock now (µs), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrange(self.keys.due, 0, 0, withscores=True)
+        pipe.time()
+        first, (sec, usec) = pipe.execute()
+        return (int(first[0][1]) if first else None), int(sec) * US + int(usec)
 
     def quarantine(self, ids: list[str]) -> None:
         """Take unreadable schedules out of `due` (a client write brings them back)."""
