@@ -6,10 +6,11 @@ time: decoding and validating each from scratch is most of what a fire costs the
 
 * By record: decoded schedules are kept by (id, the record's exact bytes), not by revision, so
   any change to the bytes, even one made behind hasched's back, is decoded again.
-* By shape: a record whose every field but `id`, `args`, `kwargs`, `meta` and `at` (the
-  per-call fields) is the same, with the same JSON types, as a record validated in full before,
-  is built from that one's values: only its per-call fields are checked (the id's pattern, the
-  time's form and range; JSON gives the payloads' types). Anything else goes the full way.
+* By shape: a record whose every field but `id`, `args`, `kwargs`, `meta`, `at` and `start`
+  (the fields that differ from one schedule to the next of one piece of code) is the same, with
+  the same JSON types, as a record validated in full before, is built from that one's values:
+  only those fields are checked (the id's pattern, the times' form and range, start before end;
+  JSON gives the payloads' types). Anything else goes the full way.
 
 A record that fails is never kept: it stays an `InvalidRecord` for the caller to skip and count.
 """
@@ -27,7 +28,7 @@ from hasched.errors import InvalidRecord, ValidationError
 DEFAULT_SIZE = 50_000  # records kept: every recurring schedule of a busy namespace
 SHAPES = 256  # shapes kept
 _NAMES = tuple(f.name for f in fields(Schedule))
-_PER_CALL = ("id", "args", "kwargs", "meta", "at")
+_PER_CALL = ("id", "args", "kwargs", "meta", "at", "start")
 _AT = {name: i for i, name in enumerate(_NAMES)}
 # The slots' own setters: a schedule built from checked values without the dataclass's frozen
 # __init__ (a Python-level setattr per field), which the leader would pay per one-off.
@@ -57,7 +58,7 @@ class Definitions:
         shape: tuple[Any, ...] | None = None
         try:
             data = json.loads(raw)
-            kinds = [type(data.get(name)) for name in _PER_CALL]
+            kinds = [type(data[name]) if name in data else None for name in _PER_CALL]  # null is not absent
             shape = (*[(k, v) for k, v in data.items() if k not in _PER_CALL], *kinds)
             values = self._shapes.get(shape)
         except (ValueError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
@@ -73,20 +74,26 @@ class Definitions:
 
 def _build(schedule_id: str, values: tuple[Any, ...], data: dict[str, Any]) -> Schedule:
     """A schedule of a known shape: its own per-call fields, checked, over the shape's values."""
-    sid, at = data.get("id"), data.get("at")
+    own = list(values)
     try:
+        sid = data.get("id")
         if not isinstance(sid, str) or not ID_RE.fullmatch(sid):
             raise ValidationError("id", f"must match [A-Za-z0-9_-]{{1,128}}, got {sid!r}")
-        when = parse_datetime("at", at) if isinstance(at, str) else at
+        own[_AT["id"]] = sid
+        for name in ("at", "start"):  # a string here, or null (the shape says which)
+            when = data.get(name)
+            own[_AT[name]] = parse_datetime(name, when) if isinstance(when, str) else None
+        start, end = own[_AT["start"]], own[_AT["end"]]
+        if start is not None and end is not None and end <= start:
+            raise ValidationError(
+                "end", f"must be after start ({start.isoformat()}), got {end.isoformat()}", schedule_id=sid
+            )
     except ValidationError as e:
         raise InvalidRecord(schedule_id, str(e)) from None
-    own = list(values)
-    own[_AT["id"]], own[_AT["at"]] = sid, when
-    for name, empty in (("args", ()), ("kwargs", {}), ("meta", {})):
-        if name in data:  # JSON made it a list (args) or an object with string keys: the shape says so
-            own[_AT[name]] = tuple(data[name]) if name == "args" else data[name]
-        else:
-            own[_AT[name]] = empty if name == "args" else {}
+    # JSON made args a list and kwargs and meta objects with string keys: the shape says so
+    own[_AT["args"]] = tuple(data.get("args", ()))
+    own[_AT["kwargs"]] = data.get("kwargs", {})
+    own[_AT["meta"]] = data.get("meta", {})
     schedule = object.__new__(Schedule)
     for put, value in zip(_SETTERS, own, strict=True):
         put(schedule, value)

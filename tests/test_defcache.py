@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -53,6 +54,30 @@ def test_a_record_of_a_known_shape_with_a_bad_field_is_refused(old: str, new: st
         defs.decode(sid, changed)
     with pytest.raises(InvalidRecord, match=why):
         _codec.decode(sid, changed)
+
+
+def test_a_null_where_a_known_shape_has_nothing_is_refused() -> None:
+    defs = Definitions()
+    s = make(id="a", func="jobs.record", at=WHEN)
+    defs.decode("a", _codec.encode(s).encode())
+    for name in ("args", "kwargs", "meta"):
+        data = json.loads(_codec.encode(s))
+        data.pop(name, None)
+        defs.decode("a", json.dumps(data).encode())  # left out: its default
+        data[name] = None
+        with pytest.raises(InvalidRecord, match=name):
+            defs.decode("a", json.dumps(data).encode())
+
+
+def test_spread_starts_share_a_shape_and_a_start_after_end_is_refused() -> None:
+    defs = Definitions()
+    end = WHEN.replace(year=2031)
+    for day in (1, 2):
+        s = make(id="a", func="jobs.record", every=60, start=WHEN.replace(day=day), end=end)
+        assert repr(defs.decode("a", _codec.encode(s).encode())) == repr(s)
+    raw = _codec.encode(s).replace(WHEN.replace(day=2).isoformat(), end.replace(year=2032).isoformat())
+    with pytest.raises(InvalidRecord, match="end: must be after start"):
+        defs.decode("a", raw.encode())
 
 
 def test_unreadable_records_are_refused_and_never_kept() -> None:
