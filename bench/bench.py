@@ -1,6 +1,8 @@
-"""Benchmark hasched against rq-scheduler: enqueue throughput and fire lag, same run, same Redis.
+"""Benchmark hasched against rq-scheduler: bursts, fire lag and a sustained load, same run, same Redis.
 
-Run with `make bench` (or `.venv/bin/python bench/bench.py`). It takes about two minutes.
+Run with `make bench` (or `.venv/bin/python bench/bench.py`). It takes six to eight minutes. It
+runs the sections of SECTIONS in order (`--sections` picks some): a burst with one shared payload,
+a burst with distinct payloads, fire lag, and the sustained load of `sustained.py`.
 
 Setup
 -----
@@ -34,6 +36,9 @@ Clocks and measurements
   writes the enqueuing process's clock just before the job is pushed; hasched writes Redis's
   `TIME` read by the commit script that pushes the job (its `created_at` is the start of the
   tick that planned it).
+* CPU: for each burst and sustained run, the user + system CPU of the scheduler's process and
+  of redis-server (from /proc/<pid>/stat) from just before the first fire to the last landed,
+  per fire landed: the figure that least depends on what else runs on the machine.
 * Throughput: N fires all due at the same instant T. fires/s = N / (last landed - T) is the
   headline; the same from the largest `enqueued_at` and the drain rate N / (last landed -
   first landed), which leaves out the wait for the scheduler's first pass, are shown too.
