@@ -18,6 +18,7 @@ A record that fails is never kept: it stays an `InvalidRecord` for the caller to
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import fields
 from typing import Any
 
@@ -25,7 +26,7 @@ from hasched import _codec
 from hasched._model import ID_RE, Schedule, parse_datetime
 from hasched.errors import InvalidRecord, ValidationError
 
-DEFAULT_SIZE = 50_000  # records kept: every recurring schedule of a busy namespace
+DEFAULT_SIZE = 20_000  # records kept (as many as job templates): ~2 KB each
 SHAPES = 256  # shapes kept
 _NAMES = tuple(f.name for f in fields(Schedule))
 _PER_CALL = ("id", "args", "kwargs", "meta", "at", "start")
@@ -41,8 +42,8 @@ class Definitions:
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self._size = size
-        self._decoded: dict[tuple[str, Any], Schedule] = {}
-        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._decoded: OrderedDict[tuple[str, Any], Schedule] = OrderedDict()
+        self._shapes: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 
     def decode(self, schedule_id: str, raw: Any) -> Schedule:
         """`_codec.decode(schedule_id, raw)` at a fraction of its cost (InvalidRecord if unreadable)."""
@@ -100,7 +101,8 @@ def _build(schedule_id: str, values: tuple[Any, ...], data: dict[str, Any]) -> S
     return schedule
 
 
-def _keep(cache: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+def _keep(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
+    """Keep `value`, dropping the oldest entry beyond `size`."""
     if len(cache) >= size:
-        del cache[next(iter(cache))]
+        cache.popitem(last=False)
     cache[key] = value

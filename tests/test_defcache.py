@@ -86,3 +86,10 @@ def test_unreadable_records_are_refused_and_never_kept() -> None:
         for _ in range(2):
             with pytest.raises(InvalidRecord):
                 defs.decode("a", raw)
+
+
+def test_a_small_cache_drops_its_oldest_records_and_still_decodes_right() -> None:
+    defs = Definitions(size=3)
+    for _ in range(3):
+        for sid, raw in records():
+            assert repr(defs.decode(sid, raw)) == repr(_codec.decode(sid, raw))
