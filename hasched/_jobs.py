@@ -141,9 +141,10 @@ class _ShapeJob:
     def __init__(self, s: Schedule, connection: Redis) -> None:
         self._job = build_job(s, "shape", connection, {})
         self._fields, self._call = split_hash(self._job.to_dict())
-        self._data_at = self._call.index("data") + 1  # where each payload's values go
+        names = self._call[::2]  # where each payload's values go: after their names
+        self._data_at = 2 * names.index("data") + 1
         self._described = bool(s.description)  # RQ: `description or job.get_call_string()`
-        self._description_at = -1 if self._described else self._call.index("description") + 1
+        self._description_at = -1 if self._described else 2 * names.index("description") + 1
 
     def data(self, s: Schedule) -> bytes:
         """The pickled call of `s` (RQ's `Job.data`), which also identifies its payload."""
