@@ -1,6 +1,8 @@
-"""Benchmark hasched against rq-scheduler: enqueue throughput and fire lag, same run, same Redis.
+"""Benchmark hasched against rq-scheduler: bursts, fire lag and a sustained load, same run, same Redis.
 
-Run with `make bench` (or `.venv/bin/python bench/bench.py`). It takes about two minutes.
+Run with `make bench` (or `.venv/bin/python bench/bench.py`). It takes six to eight minutes. It
+runs the sections of SECTIONS in order (`--sections` picks some): a burst with one shared payload,
+a burst with distinct payloads, fire lag, and the sustained load of `sustained.py`.
 
 Setup
 -----
@@ -34,6 +36,9 @@ Clocks and measurements
   writes the enqueuing process's clock just before the job is pushed; hasched writes Redis's
   `TIME` read by the commit script that pushes the job (its `created_at` is the start of the
   tick that planned it).
+* CPU: for each burst and sustained run, the user + system CPU of the scheduler's process and
+  of redis-server (from /proc/<pid>/stat) from just before the first fire to the last landed,
+  per fire landed: the figure that least depends on what else runs on the machine.
 * Throughput: N fires all due at the same instant T. fires/s = N / (last landed - T) is the
   headline; the same from the largest `enqueued_at` and the drain rate N / (last landed -
   first landed), which leaves out the wait for the scheduler's first pass, are shown too.
@@ -95,8 +100,9 @@ BURST_TIMEOUT_S = 60.0  # the longest wait for a burst to land, after T
 LAG_GRACE_S = 5.0  # the longest wait after the last lag fire
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
-WATCHDOG_S = 300  # the whole run is stopped (cleanly) after this long
-HASCHED_TARGET_RATE = 10_000.0
+WATCHDOG_S = 780  # the whole run is stopped (cleanly) after this long
+HASCHED_TARGET_SHARED = 30_000.0  # fires/s, a burst of one shared payload
+HASCHED_TARGET_DISTINCT = 25_000.0  # fires/s, a burst of distinct payloads
 HASCHED_TARGET_P99_MS = 50.0
 
 
@@ -280,21 +286,49 @@ def _job(job: Job | None) -> Job:
 Check = Callable[[], None]
 
 
+class Proc:
+    """A running contender: calling it raises BenchError once the process has exited."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], label: str, phase: str, log: Path) -> None:
+        self.pid = proc.pid
+        self._proc, self._label, self._phase, self._log = proc, label, phase, log
+
+    def __call__(self) -> None:
+        if self._proc.poll() is not None:
+            raise BenchError(
+                f"{self._label} exited ({self._proc.returncode}) during the {self._phase} phase:\n"
+                f"{tail(self._log)}"
+            )
+
+
 @contextlib.contextmanager
-def running(c: Contender, url: str, workdir: Path, phase: str) -> Iterator[Check]:
+def running(c: Contender, url: str, workdir: Path, phase: str) -> Iterator[Proc]:
     """Run the contender's process; yields a check that raises BenchError once it has exited."""
     log = workdir / f"{c.label}-{c.interval.replace(' ', '')}-{phase}.log"
     with spawn(c.argv(url), log) as proc:
-
-        def check() -> None:
-            if proc.poll() is not None:
-                raise BenchError(
-                    f"{c.label} exited ({proc.returncode}) during the {phase} phase:\n{tail(log)}"
-                )
-
+        check = Proc(proc, c.label, phase, log)
         wait_until(c.ready, c.label, proc, log)
         yield check
         check()
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process on this host so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used by the contender's process and redis-server between `start` and `stop`."""
+
+    def __init__(self, r: Redis, pid: int) -> None:
+        self._pids = {"scheduler": pid, "redis": int(r.info("server")["process_id"])}
+        self._at = {name: cpu_s(p) for name, p in self._pids.items()}
+
+    def per_fire(self, fires: int) -> dict[str, float | None]:
+        """µs of CPU per fire for each process since this meter was made."""
+        used = {name: cpu_s(p) - self._at[name] for name, p in self._pids.items()}
+        return {f"{name}_cpu_us_per_fire": (s / fires * US if fires else None) for name, s in used.items()}
 
 
 # -- measuring ------------------------------------------------------------------------------------
@@ -386,12 +420,14 @@ def burst_instant(r: Redis, c: Contender, n: int, factor: float) -> float:
     return float(math.ceil(redis_now(r) + n * per_fire * factor + SETUP_MARGIN_S))
 
 
-def burst_phase(r: Redis, c: Contender, n: int, factor: float, check: Check) -> dict[str, Any]:
+def burst_phase(r: Redis, c: Contender, n: int, factor: float, check: Proc) -> dict[str, Any]:
     """N fires due at the same instant T: how fast do they land in the queue?"""
     t = burst_instant(r, c, n, factor)
     setup_s = create(c, [f"burst-{i:05d}" for i in range(n)], [t] * n)
     slack_s = t - redis_now(r)
+    cpu = CpuMeter(r, check.pid)
     landed = watch_queue(r, n, t - 0.2, t + BURST_TIMEOUT_S, check)
+    used = cpu.per_fire(len(landed))
     ids = [j for j, _ in landed]
     first = landed[0][1] - t if landed else None
     last = landed[-1][1] - t if landed else None
@@ -410,6 +446,7 @@ def burst_phase(r: Redis, c: Contender, n: int, factor: float, check: Check) -> 
         "fires_per_s": _rate(len(landed), last),
         "fires_per_s_enqueued_at": _rate(len(landed), last_enq),
         "drain_fires_per_s": _rate(len(landed) - 1, None if last is None else last - (first or 0.0)),
+        **used,
     }
 
 
@@ -417,7 +454,7 @@ def _rate(count: int, seconds: float | None) -> float | None:
     return None if seconds is None or seconds <= 0 else count / seconds
 
 
-def lag_phase(r: Redis, c: Contender, m: int, span_s: float, factor: float, check: Check) -> dict[str, Any]:
+def lag_phase(r: Redis, c: Contender, m: int, span_s: float, factor: float, check: Proc) -> dict[str, Any]:
     """M fires spread uniformly over `span_s`: how late does each land?"""
     t0 = float(math.ceil(redis_now(r) + LAG_LEAD_S * factor))
     whens = [t0 + i * span_s / m for i in range(m)]
@@ -466,13 +503,13 @@ def run_phase(run: Run, c: Contender, phase: str, factor: float) -> dict[str, An
         return lag_phase(run.r, c, run.args.lag_fires, run.args.lag_span, factor, check)
 
 
-def measure(run: Run, make: Callable[[Redis], Contender]) -> dict[str, Any]:
-    """Both phases for one contender. A phase whose set-up overran its fire instant (a busy
+def measure(run: Run, make: Callable[[Redis], Contender], phases: Sequence[str]) -> dict[str, Any]:
+    """The phases for one contender. A phase whose set-up overran its fire instant (a busy
     machine) is run once more with twice the lead time. A contender that fails is reported."""
     first = make(run.r)
     out: dict[str, Any] = {"scheduler": first.label, "interval": first.interval}
     try:
-        for phase in ("throughput", "lag"):
+        for phase in phases:
             for attempt in (1, 2):
                 out[phase] = run_phase(run, make(run.r), phase, SETUP_FACTOR * attempt)
                 if not out[phase]["setup_overran"]:
@@ -482,6 +519,83 @@ def measure(run: Run, make: Callable[[Redis], Contender]) -> dict[str, Any]:
         out["error"] = str(e)
         progress(f"    FAILED: {e}")
     return out
+
+
+def contenders(args: argparse.Namespace, distinct: bool) -> list[Callable[[Redis], Contender]]:
+    """hasched and rq-scheduler at both its poll intervals (or the one `--only` names)."""
+    out: list[Callable[[Redis], Contender]] = []
+    if args.only in (None, "hasched"):
+        out.append(lambda r: Hasched(r, distinct))
+    if args.only in (None, "rq-scheduler"):
+        out += [
+            lambda r: RqSched(r, 1.0, distinct),
+            lambda r: RqSched(r, args.rqs_fast_interval, distinct),
+        ]
+    return out
+
+
+# -- sections -------------------------------------------------------------------------------------
+
+# A section measures one thing for every contender: it returns its Markdown and its raw results.
+Section = Callable[[Run], dict[str, Any]]
+
+
+def burst_section(distinct: bool) -> Section:
+    def section(run: Run) -> dict[str, Any]:
+        results = [measure(run, make, ("throughput",)) for make in contenders(run.args, distinct)]
+        kind = "every payload distinct" if distinct else "one shared payload"
+        target = HASCHED_TARGET_DISTINCT if distinct else HASCHED_TARGET_SHARED
+        md = [
+            f"### Burst: {run.args.fires:,} fires due at the same whole-second instant T, {kind}",
+            "",
+            phase_table(results, "throughput", THROUGHPUT_HEADERS, _throughput_cells),
+            "",
+            "fires/s = N / (time the last job id was seen in the queue - T), Redis clock, queue polled "
+            "every ~1 ms. The enqueued_at column uses the largest RQ `enqueued_at` instead (hasched "
+            "stamps the commit's Redis TIME); drain leaves out the wait for the first pass. CPU: the "
+            "scheduler process and redis-server, from /proc, per fire landed (redis-server's includes "
+            "the benchmark's own polling).",
+            "",
+            *verdict_rate(results, target),
+        ]
+        return {"markdown": "\n".join(md), "results": results}
+
+    return section
+
+
+def lag_section(run: Run) -> dict[str, Any]:
+    results = [measure(run, make, ("lag",)) for make in contenders(run.args, False)]
+    md = [
+        f"### Fire lag: {run.args.lag_fires:,} fires spread uniformly over {run.args.lag_span:g} s",
+        "",
+        phase_table(results, "lag", LAG_HEADERS, _lag_cells),
+        "",
+        "lag = RQ `enqueued_at` - nominal fire time (hasched: `meta.hasched_fire_time`; rq-scheduler: "
+        "the time passed to `enqueue_at`, which it truncates to whole seconds, hence negative lag = "
+        "fired early). 'landed' columns: time the job id was first seen in the queue - nominal.",
+        "(!) = not every fire landed exactly once, or the set-up was still running at the fire instant.",
+        "",
+        *verdict_lag(results),
+    ]
+    return {"markdown": "\n".join(md), "results": results}
+
+
+def sustained_section(run: Run) -> dict[str, Any]:
+    import sustained  # bench/sustained.py (it imports this module's helpers)
+
+    return sustained.section(run)
+
+
+# The sections `make bench` runs, in this order (`--sections` picks some). A figure measured in a
+# file of its own joins `make bench` by adding its function here: it gets the private Redis, its
+# URL and the options, and returns {"markdown": ..., "results": ...} (the 1,000,000-schedule
+# figures, for one).
+SECTIONS: dict[str, Section] = {
+    "burst-shared": burst_section(distinct=False),
+    "burst-distinct": burst_section(distinct=True),
+    "lag": lag_section,
+    "sustained": sustained_section,
+}
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -514,6 +628,8 @@ def _throughput_cells(t: dict[str, Any]) -> list[str]:
         _f(t["drain_fires_per_s"]),
         f"T+{_f(t['first_landed_after_T_s'], '.3f')} s",
         f"T+{_f(t['last_landed_after_T_s'], '.3f')} s",
+        _f(t.get("scheduler_cpu_us_per_fire"), ".1f"),
+        _f(t.get("redis_cpu_us_per_fire"), ".1f"),
     ]
 
 
@@ -552,27 +668,36 @@ THROUGHPUT_HEADERS = (
     "drain fires/s (first -> last landed)",
     "first landed",
     "last landed",
+    "scheduler CPU µs/fire",
+    "redis-server CPU µs/fire",
 )
 LAG_HEADERS = ("enqueued", "p50", "**p99**", "max", "min", "landed p50", "landed p99", "landed max")
 
 
-def verdict(results: Sequence[dict[str, Any]]) -> list[str]:
-    h = next((x for x in results if x["scheduler"] == "hasched"), None)
+def _hasched(results: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((x for x in results if x["scheduler"] == "hasched"), None)
+
+
+def verdict_rate(results: Sequence[dict[str, Any]], target: float) -> list[str]:
+    h = _hasched(results)
     if h is None:
         return []
     rate = h.get("throughput", {}).get("fires_per_s")
+    ok = rate is not None and rate >= target
+    return [f"- hasched target >= {target:,.0f} fires/s: {'PASS' if ok else 'FAIL'} ({_f(rate)} fires/s)"]
+
+
+def verdict_lag(results: Sequence[dict[str, Any]]) -> list[str]:
+    h = _hasched(results)
+    if h is None:
+        return []
     p99 = h.get("lag", {}).get("lag_enqueued_at", {}).get("p99_ms")
-    rate_ok = rate is not None and rate >= HASCHED_TARGET_RATE
-    p99_ok = p99 is not None and p99 < HASCHED_TARGET_P99_MS
-    return [
-        f"- hasched throughput target >= {HASCHED_TARGET_RATE:,.0f} fires/s: "
-        f"{'PASS' if rate_ok else 'FAIL'} ({_f(rate)} fires/s)",
-        f"- hasched lag target p99 < {HASCHED_TARGET_P99_MS:.0f} ms: "
-        f"{'PASS' if p99_ok else 'FAIL'} ({_ms(p99)})",
-    ]
+    ok = p99 is not None and p99 < HASCHED_TARGET_P99_MS
+    verdict = "PASS" if ok else "FAIL"
+    return [f"- hasched lag target p99 < {HASCHED_TARGET_P99_MS:.0f} ms: {verdict} ({_ms(p99)})"]
 
 
-def report(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
+def report(sections: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     a, v = meta["params"], meta["versions"]
     notes = [
         f"Redis {v['redis-server']} on 127.0.0.1 (private, no persistence), {os.cpu_count()} CPUs; "
@@ -581,27 +706,9 @@ def report(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> str:
         "(sleeps until the next due fire or a wake-up); rq-scheduler: `rqscheduler --interval 1` and "
         f"`--interval {a['rqs_fast_interval']:g}` (its shortest useful interval: below it the loop only "
         "burns CPU, since it rounds fire times down to whole seconds anyway).",
-        "",
-        f"### Throughput: {a['fires']:,} fires due at the same whole-second instant T"
-        + (", every payload distinct" if a.get("distinct") else ", one shared payload"),
-        "",
-        phase_table(results, "throughput", THROUGHPUT_HEADERS, _throughput_cells),
-        "",
-        "fires/s = N / (time the last job id was seen in the queue - T), Redis clock, queue polled "
-        "every ~1 ms. The enqueued_at column uses the largest RQ `enqueued_at` instead (hasched stamps "
-        "the commit's Redis TIME); drain leaves out the wait for the first pass.",
-        "",
-        f"### Fire lag: {a['lag_fires']:,} fires spread uniformly over {a['lag_span']:g} s",
-        "",
-        phase_table(results, "lag", LAG_HEADERS, _lag_cells),
-        "",
-        "lag = RQ `enqueued_at` - nominal fire time (hasched: `meta.hasched_fire_time`; rq-scheduler: "
-        "the time passed to `enqueue_at`, which it truncates to whole seconds, hence negative lag = "
-        "fired early). 'landed' columns: time the job id was first seen in the queue - nominal.",
-        "(!) = not every fire landed exactly once, or the set-up was still running at the fire instant.",
-        "",
-        *verdict(results),
     ]
+    for section in sections.values():
+        notes += ["", section["markdown"]]
     return "\n".join(notes)
 
 
@@ -613,9 +720,9 @@ def versions(r: Redis) -> dict[str, str]:
     return out
 
 
-def write_json(results: Sequence[dict[str, Any]], meta: dict[str, Any]) -> None:
+def write_json(sections: dict[str, dict[str, Any]], meta: dict[str, Any]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    doc = {**meta, "results": list(results)}
+    doc = {**meta, "sections": {name: s["results"] for name, s in sections.items()}}
     RESULTS.write_text(json.dumps(doc, indent=1) + "\n")
 
 
@@ -628,9 +735,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--lag-fires", type=int, default=1_000, help="fires spread over --lag-span (lag)")
     p.add_argument("--lag-span", type=float, default=10.0, help="seconds the lag fires are spread over")
     p.add_argument("--rqs-fast-interval", type=float, default=0.01, help="rq-scheduler's short interval")
-    p.add_argument("--distinct", action="store_true", help="every fire calls the task with its own argument")
+    p.add_argument("--schedules", type=int, default=10_000, help="schedules of the sustained load")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds the sustained load runs")
+    p.add_argument(
+        "--aligned-duration",
+        type=float,
+        default=20.0,
+        help="seconds of the sustained load with every schedule at the same phase (0: skip)",
+    )
     p.add_argument("--only", choices=("hasched", "rq-scheduler"), help="measure one scheduler only")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"which to run, comma-separated, in order (default: {','.join(SECTIONS)})",
+    )
+    args = p.parse_args(argv)
+    unknown = set(args.sections.split(",")) - set(SECTIONS)
+    if unknown:
+        p.error(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
+    return args
 
 
 def _on_signal(signum: int, _frame: object) -> None:
@@ -647,27 +770,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, _on_watchdog)
     signal.alarm(WATCHDOG_S)
     started = time.monotonic()
-    contenders: list[Callable[[Redis], Contender]] = []
-    if args.only in (None, "hasched"):
-        contenders.append(lambda r: Hasched(r, args.distinct))
-    if args.only in (None, "rq-scheduler"):
-        contenders += [
-            lambda r: RqSched(r, 1.0, args.distinct),
-            lambda r: RqSched(r, args.rqs_fast_interval, args.distinct),
-        ]
+    sections: dict[str, dict[str, Any]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="hasched-bench-") as tmp, redis_server(Path(tmp)) as (r, url):
             run = Run(r, url, Path(tmp), args)
-            results = [measure(run, make) for make in contenders]
+            for name in args.sections.split(","):
+                progress(f"{name}:")
+                sections[name] = SECTIONS[name](run)
             meta: dict[str, Any] = {"generated_at": datetime.now(UTC).isoformat(), "versions": versions(r)}
     finally:
         signal.alarm(0)
     meta["params"] = vars(args)
     meta["duration_s"] = time.monotonic() - started
-    write_json(results, meta)
-    print(report(results, meta))
+    write_json(sections, meta)
+    print(report(sections, meta))
     print(f"\n(run took {meta['duration_s']:.0f} s; raw numbers in {RESULTS.relative_to(HERE.parent)})")
-    return 1 if any("error" in res for res in results) else 0
+    failed = any("error" in res for s in sections.values() for res in s["results"])
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

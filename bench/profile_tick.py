@@ -64,12 +64,14 @@ def create(api: Scheduler, items: list[Schedule]) -> float:
 
 
 class Timed:
-    """Wall time spent inside some of the tick's steps (wrapped on one Store's instance)."""
+    """Time spent inside some of the tick's steps (wrapped on one Store's and one Ticker's instance):
+    reading the due ids, reading and decoding their schedules, planning and building each batch.
+    The rest is sending the batches and reading their answers."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ticker: Ticker) -> None:
         self.seconds: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
-        for owner, name in ((store, "due_ids"), (store, "load_many"), (store.scripts, "commit")):
+        for owner, name in ((store, "due_ids"), (store, "load_many"), (ticker, "_batch")):
             setattr(owner, name, self._wrap(name, getattr(owner, name)))
 
     def _wrap(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,9 +86,9 @@ class Timed:
         return timed
 
 
-def drain(store: Store, r: Redis) -> int:
+def drain(store: Store, ticker: Ticker, r: Redis) -> int:
     """Tick as the leader until nothing is due; returns the fires enqueued."""
-    ticker, lease = Ticker(store, r), lease_value("profile", EPOCH)
+    lease = lease_value("profile", EPOCH)
     r.set(store.keys.lease, lease)
     enqueued = 0
     while True:
@@ -106,15 +108,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hasched-prof-") as tmp, redis_server(Path(tmp)) as (r, _url):
         setup_s = create(Scheduler(r, namespace=NAMESPACE), schedules(args.fires, args.shared))
         store = Store(r, NAMESPACE)
-        timed = Timed(store)
+        ticker = Ticker(store, r)
+        timed = Timed(store, ticker)
         prof = cProfile.Profile() if args.profile else None
+        r.config_resetstat()
         cpu0, redis0, wall0 = time.process_time(), redis_cpu_s(r), time.perf_counter()
         if prof:
             prof.enable()
-        enqueued = drain(store, r)
+        enqueued = drain(store, ticker, r)
         if prof:
             prof.disable()
         wall, cpu, rcpu = time.perf_counter() - wall0, time.process_time() - cpu0, redis_cpu_s(r) - redis0
+        commands = r.info("commandstats")
     kind = "one shared payload" if args.shared else "every payload distinct"
     print(f"{enqueued:,} fires ({kind}), created in {setup_s:.2f} s ({args.fires / setup_s:,.0f}/s)")
     print(f"drain: {wall:.2f} s wall = {enqueued / wall:,.0f} fires/s")
@@ -124,7 +129,11 @@ def main() -> int:
         print(f"  in {name}: {seconds / enqueued * 1e6:.1f} µs/fire wall, "
               f"{timed.cpu[name] / enqueued * 1e6:.1f} µs/fire leader CPU")  # fmt: skip
     rest = cpu - sum(timed.cpu.values())
-    print(f"  the rest (planning, templates, building the batch): {rest / enqueued * 1e6:.1f} µs/fire CPU")
+    print(f"  the rest (sending batches, reading answers): {rest / enqueued * 1e6:.1f} µs/fire CPU")
+    print("redis-server's time by command (a script's includes the commands it calls, listed too):")
+    for name, stat in sorted(commands.items(), key=lambda kv: -kv[1]["usec"])[:8]:
+        name = name.removeprefix("cmdstat_")
+        print(f"  {name}: {stat['calls']:,} calls, {stat['usec'] / enqueued:.2f} µs/fire")
     if prof:
         pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
     return 0 if enqueued == args.fires else 1

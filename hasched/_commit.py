@@ -67,6 +67,7 @@ class Batch:
             keys.gaps,
         ]
         self._index: dict[str, int] = {}
+        self._job_prefix = job_key("")  # RQ's job key is its prefix and the id
         self._head: list[Any] = [lease_value, to_us(now), stamp(now)]
         self._shapes: dict[int, int] = {}  # id(template.fields) -> its number in the batch
         self._shape_args: list[Any] = []
@@ -84,6 +85,11 @@ class Batch:
             self.keys.append(name)
             index = self._index[name] = len(self.keys)
         return index
+
+    def _own_key(self, name: str) -> int:
+        """A key no other schedule or fire of the batch names (its history, its job): no look-up."""
+        self.keys.append(name)
+        return len(self.keys)
 
     def _template(self, template: JobTemplate) -> int:
         number = self._templates.get(id(template))
@@ -111,7 +117,7 @@ class Batch:
         number, mark = self._template(template), self._key(self._keys.mark(s.id))
         state = encode_state(plan.state)
         self._args += [s.id, stored.rev, state, due, overlap, number, mark, len(plan.fires)]
-        runs, stats = self._key(self._keys.runs(s.id)), self._key(self._keys.stats(s.id))
+        runs, stats = self._own_key(self._keys.runs(s.id)), self._own_key(self._keys.stats(s.id))
         self._args += [runs, stats, s.history, in_flight_prefix(s), len(plan.stretches)]
         for m in plan.stretches:
             self._args += [m.reason, str(m.first_us), str(m.last_us), m.count]
@@ -126,7 +132,8 @@ class Batch:
         for fire in plan.fires:
             fire_us = fire.fire_us
             job_id = self._keys.job_id(s.id, fire_us)
-            legacy, job = self._key(self._keys.legacy_claim(s.id, fire_us)), self._key(job_key(job_id))
+            legacy = self._own_key(self._keys.legacy_claim(s.id, fire_us))
+            job = self._own_key(self._job_prefix + job_id)
             self._args += [str(fire_us), legacy, job, job_id, template.meta(s, fire_us, self._epoch)]
             run = Run(fire_us, "scheduled", self._epoch, self._now_us, "queued").encode()
             skipped = "" if overlap < 0 else Run(fire_us, "scheduled", self._epoch, None, "skipped").encode()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from redis import Redis
@@ -31,7 +33,7 @@ from hasched._systemd import (
     stall_limit,
 )
 from hasched._tick import Ticker, TickReport
-from hasched._tracker import TRACK_INTERVAL, Tracker, report_runs
+from hasched._tracker import BUSY_READ_BATCH, READ_BATCH, TRACK_GAP, TRACK_INTERVAL, Tracker, report_runs
 from hasched._triggers import US
 from hasched._waker import Waker
 from hasched.errors import HaschedError
@@ -61,6 +63,8 @@ class Daemon:
         self._wake = threading.Event()
         self._next_acquire = 0.0
         self._next_heartbeat = 0.0
+        self._next_track = 0.0
+        self._in_flight = False  # runs were in flight at the last tracker pass
         self._op = "lease"
         self.redis_ok_at = 0.0  # monotonic time Redis last answered
         self.loop_at = time.monotonic()  # monotonic time the loop last went round
@@ -251,7 +255,7 @@ class Daemon:
 
     def _lead(self) -> float:
         """Enqueue everything due; return the time until the next fire or lease renewal."""
-        started, waited = time.perf_counter(), False
+        started, fired, waited = time.perf_counter(), False, False
         while True:
             now_us, read_at = self.store.now_us(), time.perf_counter()
             report = self.ticker.tick(self.lease.value, self.lease.epoch, now_us)
@@ -261,42 +265,57 @@ class Daemon:
             if report.outcome.fenced:
                 self._fenced(report)
                 return 0.0
+            fired = fired or report.planned > 0
             if not report.full or self.lease.renew_due():
                 break
-        runs = self.tracker.track(self.lease.value)
-        report_runs(runs, self.metrics, self.log)
-        if runs.fenced:
-            self._lost("fenced")
+        if not self._track(fired):
             return 0.0
         overlap = self.releaser.run(self.lease.value, hint=waited)
         report_release(overlap, self.metrics, self.log)
         if overlap.fenced:
             self._lost("fenced")
             return 0.0
-        earliest = self.store.earliest_due()
-        now_us = self.store.now_us()
+        earliest, now_us = self.store.earliest_due_at_now()
         self.metrics.tick_duration.observe(time.perf_counter() - started)
         self.metrics.next_fire.set(0 if earliest is None else (earliest - now_us) / US)
         to_fire = self.settings.lease_ttl if earliest is None else (earliest - now_us) / US
-        if runs.in_flight:
+        if self._in_flight:
             to_fire = min(to_fire, TRACK_INTERVAL)  # see ends within a few seconds of them
         if overlap.busy:
             to_fire = min(to_fire, OVERLAP_INTERVAL)  # a waiting fire goes soon after its turn comes
         return min(to_fire, self.lease.seconds_to_renew())
 
+    def _track(self, fired: bool) -> bool:
+        """A tracker pass when one is due (a busy leader tracks every TRACK_GAP at most, reading
+        fewer runs while it fires); False when the lease turned out not to be ours."""
+        if time.monotonic() < self._next_track:
+            return True
+        runs = self.tracker.track(self.lease.value, BUSY_READ_BATCH if fired else READ_BATCH)
+        report_runs(runs, self.metrics, self.log)
+        if runs.fenced:
+            self._lost("fenced")
+            return False
+        self._in_flight = runs.in_flight > 0
+        self._next_track = time.monotonic() + TRACK_GAP
+        return True
+
+    def _record_enqueued(self, report: TickReport, read_at: float) -> None:
+        enqueued, m = report.outcome.enqueued, self.metrics
+        enqueued_us = report.now_us + round((time.perf_counter() - read_at) * US)
+        for queue, count in Counter(fire.queue for fire in enqueued).items():
+            m.fires_enqueued.labels(queue=queue).inc(count)
+        observe = m.fire_lag.observe
+        for fire in enqueued:
+            observe(max(0, enqueued_us - fire.due_us) / US)
+        if enqueued and self.log.is_enabled_for(logging.DEBUG):  # a line per fire: only if shown
+            epoch = self.lease.epoch
+            for fire in enqueued:
+                self.log.debug("hasched.fire.enqueued", schedule_id=fire.schedule_id,
+                               fire_time=fire.fire_time, job_id=fire.job_id, epoch=epoch)  # fmt: skip
+
     def _record(self, report: TickReport, read_at: float) -> None:
         out, m = report.outcome, self.metrics
-        enqueued_us = report.now_us + round((time.perf_counter() - read_at) * US)
-        for fire in out.enqueued:
-            m.fires_enqueued.labels(queue=fire.queue).inc()
-            m.fire_lag.observe(max(0, enqueued_us - fire.due_us) / US)
-            self.log.debug(
-                "hasched.fire.enqueued",
-                schedule_id=fire.schedule_id,
-                fire_time=fire.fire_time,
-                job_id=fire.job_id,
-                epoch=self.lease.epoch,
-            )
+        self._record_enqueued(report, read_at)
         for reason, fires in (("claimed", out.claimed), ("overlap", out.overlap)):
             m.fires_skipped.labels(reason=reason).inc(len(fires))
             for fire in fires:

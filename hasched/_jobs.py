@@ -150,7 +150,10 @@ class _ShapeJob:
     def __init__(self, s: Schedule, connection: Redis) -> None:
         self._job = build_job(s, "shape", connection, {})
         self._fields, self._call = split_hash(self._job.to_dict())
+        names = self._call[::2]  # where each payload's values go: after their names
+        self._data_at = 2 * names.index("data") + 1
         self._described = bool(s.description)  # RQ: `description or job.get_call_string()`
+        self._description_at = -1 if self._described else 2 * names.index("description") + 1
 
     def data(self, s: Schedule) -> bytes:
         """The pickled call of `s` (RQ's `Job.data`), which also identifies its payload."""
@@ -159,11 +162,11 @@ class _ShapeJob:
 
     def template(self, s: Schedule, data: bytes) -> JobTemplate:
         """The template of `s`, whose `data` was just computed by `self.data(s)`."""
-        call = {**dict(zip(self._call[::2], self._call[1::2], strict=True)), "data": zlib.compress(data)}
-        if not self._described:  # `zlib.compress` above: as `Job.to_dict` stores `data`
-            call["description"] = self._job.get_call_string()
-        flat = [x for pair in call.items() for x in pair]
-        return JobTemplate.made(s, self._fields, flat, self._job.serializer.dumps)
+        call = list(self._call)
+        call[self._data_at] = zlib.compress(data)  # as `Job.to_dict` stores `data`
+        if not self._described:
+            call[self._description_at] = self._job.get_call_string()
+        return JobTemplate.made(s, self._fields, call, self._job.serializer.dumps)
 
 
 class Templates:

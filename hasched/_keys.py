@@ -10,6 +10,7 @@ import hashlib
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from redis.utils import str_if_bytes
 
@@ -186,7 +187,12 @@ class Keys:
     @property
     def tag(self) -> str:
         """A short digest of the namespace, so two namespaces never share a job id."""
-        return hashlib.sha1(self.namespace.encode()).hexdigest()[:8]
+        return _tag(self.namespace)
+
+
+@lru_cache(maxsize=64)
+def _tag(namespace: str) -> str:
+    return hashlib.sha1(namespace.encode()).hexdigest()[:8]  # once per namespace: every job id has it
 
 
 def lease_value(instance_id: str, epoch: int) -> str:

@@ -42,8 +42,14 @@ class Run:
 
     def encode(self) -> str:
         """The stored form: [fire, kind letter, epoch, enqueued, status, started, ended, error],
-        the three later times as µs after the fire (short numbers: a smaller history)."""
+        the three later times as µs after the fire (short numbers: a smaller history). Without an
+        error it is written directly (the same text `json.dumps` gives: integers, plain words)."""
         f = self.fire_us
+        if self.error is None:
+            enq, started, ended = (_number(_after(x, f)) for x in (self.enqueued_us, self.started_us,
+                                                                    self.ended_us))  # fmt: skip
+            head = f'[{int(f)},"{_LETTERS[self.kind]}",{int(self.epoch)}'
+            return f'{head},{enq},"{self.status}",{started},{ended},null]'
         return json.dumps(
             [f, _LETTERS[self.kind], self.epoch, _after(self.enqueued_us, f), self.status,
              _after(self.started_us, f), _after(self.ended_us, f), self.error], separators=_COMPACT,
@@ -92,6 +98,10 @@ def decode(raw: bytes | str) -> Record:
     fire, letter, epoch, enqueued, status, started, ended, error = data
     f = int(fire)
     return Run(f, KINDS[letter], int(epoch), _at(enqueued, f), status, _at(started, f), _at(ended, f), error)
+
+
+def _number(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
 
 
 def _after(us: int | None, fire_us: int) -> int | None:

@@ -21,11 +21,12 @@ from redis.utils import str_if_bytes
 from hasched import _codec
 from hasched._clock import redis_now_us
 from hasched._dedupe import TRIM_BATCH, retention_us
+from hasched._defcache import Definitions
 from hasched._keys import Keys
 from hasched._model import MAX_SECONDS, Schedule, parse_datetime
 from hasched._plan import State
 from hasched._scripts import AfterWrite, Scripts
-from hasched._triggers import to_us
+from hasched._triggers import US, to_us
 from hasched._write import Write, plan_write
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ScheduleNotFound
 
@@ -55,6 +56,10 @@ def decode_state(raw: bytes | str | None) -> State:
     """A schedule's progress from its stored JSON (a missing record means nothing pending)."""
     if raw is None:
         return State(None)
+    if isinstance(raw, bytes) and raw.startswith(b'{"next":') and raw.endswith(b"}"):  # as written
+        nxt, found, n = raw[8:-1].partition(b',"n":')  # "n" is left out while 0
+        if (n.isdigit() or not found) and (nxt == b"null" or nxt.isdigit()):
+            return State(None if nxt == b"null" else int(nxt), int(n) if found else 0)
     data = json.loads(raw)
     nxt = data.get("next")
     return State(int(nxt) if nxt is not None else None, int(data.get("n", 0)))
@@ -172,15 +177,17 @@ class Store:
                 if loaded is not None:
                     yield loaded
 
-    def load_many(self, ids: list[str], *, with_fires: bool = True) -> list[Stored | InvalidRecord | None]:
+    def load_many(self, ids: list[str], *, with_fires: bool = True,
+                  definitions: Definitions | None = None) -> list[Stored | InvalidRecord | None]:  # fmt: skip
         """Several schedules in one round trip; None where the schedule no longer exists.
-        Without `with_fires` the count of fires is not read (`Stored.fires` is None)."""
+        Without `with_fires` the count of fires is not read (`Stored.fires` is None). The
+        leader passes its cache of decoded `definitions`."""
         if not ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for key in load_keys(self.keys, with_fires):
             pipe.hmget(key, ids)
-        return decode_loaded(ids, pipe.execute(), with_fires)
+        return decode_loaded(ids, pipe.execute(), with_fires, definitions)
 
     # -- listing: the id index (README: Redis data model) ---------------------------------------
 
@@ -238,6 +245,14 @@ class Store:
         """When the leader must next act, in µs on Redis's clock; None when nothing is due."""
         first = self.redis.zrange(self.keys.due, 0, 0, withscores=True)
         return int(first[0][1]) if first else None
+
+    def earliest_due_at_now(self) -> tuple[int | None, int]:
+        """`earliest_due()` and Redis's clock now (µs), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrange(self.keys.due, 0, 0, withscores=True)
+        pipe.time()
+        first, (sec, usec) = pipe.execute()
+        return (int(first[0][1]) if first else None), int(sec) * US + int(usec)
 
     def quarantine(self, ids: list[str]) -> None:
         """Take unreadable schedules out of `due` (a client write brings them back)."""
@@ -367,24 +382,24 @@ def load_keys(k: Keys, with_fires: bool) -> tuple[str, ...]:
 
 
 def decode_loaded(
-    ids: list[str], replies: list[Any], with_fires: bool
+    ids: list[str], replies: list[Any], with_fires: bool, definitions: Definitions | None = None
 ) -> list[Stored | InvalidRecord | None]:
     defs, revs, states, *counts = replies
     fires = [int(c or 0) for c in counts[0]] if with_fires else [None] * len(ids)
+    decode = _codec.decode if definitions is None else definitions.decode
     out: list[Stored | InvalidRecord | None] = []
     for sid, raw, rev, state, count in zip(ids, defs, revs, states, fires, strict=True):
         if raw is None:
             out.append(None)
             continue
         try:
-            out.append(_stored(sid, raw, rev, state, count))
+            out.append(_stored(sid, decode(sid, raw), rev, state, count))
         except InvalidRecord as e:
             out.append(e)
     return out
 
 
-def _stored(sid: str, raw: Any, rev: Any, state: Any, fires: int | None) -> Stored:
-    schedule = _codec.decode(sid, raw)
+def _stored(sid: str, schedule: Schedule, rev: Any, state: Any, fires: int | None) -> Stored:
     try:
         progress = decode_state(state)
     except (ValueError, TypeError, AttributeError) as e:

@@ -30,7 +30,9 @@ from hasched._store import Store
 from hasched._triggers import US, to_us
 
 READ_BATCH = 1000  # in-flight entries looked at per pass
+BUSY_READ_BATCH = 200  # the same while fires are being enqueued: a pass then holds them up less
 TRACK_INTERVAL = 2.0  # seconds between passes at most while runs are in flight
+TRACK_GAP = 0.25  # seconds between passes at least: a leader woken for fires every ms tracks less often
 _REGISTRIES = (
     ("finished", FinishedJobRegistry),
     ("failed", FailedJobRegistry),
@@ -81,11 +83,12 @@ class Tracker:
         self._cursor = 0
         self._parsed: dict[tuple[str, str], InFlight] = {}  # entries read last pass, by their text
 
-    def track(self, lease_value: str) -> TrackReport:
-        """One pass: read the in-flight runs, write what changed, apply pauses asked for."""
+    def track(self, lease_value: str, batch: int = READ_BATCH) -> TrackReport:
+        """One pass: read (about `batch` of) the in-flight runs, write what changed, apply pauses
+        asked for."""
         k, redis = self._store.keys, self._store.redis
         pipe = redis.pipeline(transaction=False)
-        pipe.hscan(k.in_flight, self._cursor, count=READ_BATCH)
+        pipe.hscan(k.in_flight, self._cursor, count=batch)
         pipe.hlen(k.in_flight)
         pipe.hgetall(k.pausing)
         (self._cursor, raw), total, pausing = pipe.execute()

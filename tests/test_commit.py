@@ -11,8 +11,9 @@ from rq.job import Job
 from hasched import Scheduler
 from hasched._lease import Lease
 from hasched._store import Store
-from hasched._tick import Ticker
+from hasched._tick import BATCH_SCHEDULES, Ticker
 from hasched._triggers import from_us
+from hasched.api import make
 
 NS = "t"
 
@@ -148,3 +149,52 @@ def test_the_scheduler_never_imports_the_target_and_claims_outlive_the_window(re
     week_us = 7 * 86_400_000_000
     kept = int(redis.zscore(store.keys.mark_tombstones, "ghost")) - store.now_us()
     assert week_us - 60_000_000 < kept <= week_us  # kept 7 days: longer than the 1-day catch-up window
+
+
+def test_a_tick_of_several_pipelined_batches_enqueues_each_fire_once(redis: Redis) -> None:
+    sched = Scheduler(redis, NS)
+    store, lease, ticker = leader(redis)
+    when = from_us(store.now_us())
+    n = 2 * BATCH_SCHEDULES + 7  # three commits, the next sent before the last one's answer
+    sched.add_many([make(id=f"s{i:04d}", func="jobs.record", at=when, args=[i]) for i in range(n)])
+    report = ticker.tick(lease.value, lease.epoch, store.now_us())
+    assert report.planned == n and len(report.outcome.enqueued) == n
+    job_ids = Queue("default", connection=redis).job_ids
+    assert sorted(job_ids) == sorted(f.job_id for f in report.outcome.enqueued) and len(set(job_ids)) == n
+    assert ticker.tick(lease.value, lease.epoch, store.now_us()).planned == 0
+
+
+def test_pipelined_batches_of_a_stale_leader_are_all_fenced(redis: Redis) -> None:
+    sched = Scheduler(redis, NS)
+    store, old, ticker = leader(redis, "old")
+    when = from_us(store.now_us())
+    sched.add_many([make(id=f"s{i:04d}", func="jobs.record", at=when) for i in range(BATCH_SCHEDULES + 1)])
+    redis.delete(store.keys.lease)
+    leader(redis, "new")
+    report = ticker.tick(old.value, old.epoch, store.now_us())
+    assert report.outcome.fenced and report.outcome.enqueued == []
+    assert Queue("default", connection=redis).count == 0
+
+
+def test_commits_go_on_after_redis_lost_its_scripts(redis: Redis) -> None:
+    sched = Scheduler(redis, NS)
+    store, lease, ticker = leader(redis)
+    sched.at("once", from_us(store.now_us()), "jobs.record")
+    redis.script_flush()  # as after a restart: the next commit answers NOSCRIPT, nothing of it ran
+    report = ticker.tick(lease.value, lease.epoch, store.now_us())
+    assert [f.schedule_id for f in report.outcome.enqueued] == ["once"]
+    assert Queue("default", connection=redis).count == 1
+
+
+def test_a_cached_definition_changed_behind_hasched_is_read_again(redis: Redis) -> None:
+    # The leader keeps decoded definitions by their stored text: a record overwritten without a
+    # new revision is a different text, decoded again, and found unreadable.
+    sched = Scheduler(redis, NS)
+    store, lease, ticker = leader(redis)
+    start = store.now_us()
+    sched.every("iv", 1, "jobs.record", start=from_us(start))
+    assert len(ticker.tick(lease.value, lease.epoch, start + 1_000_000).outcome.enqueued) == 1
+    redis.hset(store.keys.defs, "iv", b"{not json")
+    report = ticker.tick(lease.value, lease.epoch, start + 2_000_000)
+    assert [e.schedule_id for e in report.invalid] == ["iv"]
+    assert report.planned == 0 and Queue("default", connection=redis).count == 1

@@ -28,12 +28,33 @@ local function read_job_templates(i)
   return templates, i
 end
 
--- Write a fire's job hash and push it on its queue, as RQ's Queue.enqueue_job does.
-local function write_job(tpl, job, job_id, meta, created, enqueued_at)
-  redis.call('HSET', job, unpack(ARGV, tpl.shape.first, tpl.shape.last))
-  redis.call('HSET', job, 'created_at', created, 'enqueued_at', enqueued_at, 'meta', meta,
-             unpack(ARGV, tpl.first, tpl.last))
+-- A template's whole job hash as the arguments of one HSET, made at its first fire and kept on
+-- the template: the shape's fields, created_at, enqueued_at, meta (each fire puts its own in
+-- place, at tpl.meta_at), the call's fields.
+local function job_fields(tpl, created, enqueued_at)
+  local f = tpl.fields
+  if f then return f end
+  f = {unpack(ARGV, tpl.shape.first, tpl.shape.last)}
+  local n = #f
+  f[n + 1], f[n + 2], f[n + 3], f[n + 4], f[n + 5], f[n + 6] =
+    'created_at', created, 'enqueued_at', enqueued_at, 'meta', ''
+  tpl.meta_at = n + 6
+  for k = tpl.first, tpl.last do f[#f + 1] = ARGV[k] end
+  tpl.fields = f
+  return f
+end
+
+-- Write a fire's job hash (one HSET) as RQ's Queue.enqueue_job does; the caller pushes its id.
+local function write_job_hash(tpl, job, meta, created, enqueued_at)
+  local fields = job_fields(tpl, created, enqueued_at)
+  fields[tpl.meta_at] = meta
+  redis.call('HSET', job, unpack(fields))
   if tpl.ttl > 0 then redis.call('EXPIRE', job, tpl.ttl) end
+end
+
+-- Write a fire's job hash and push it on its queue.
+local function write_job(tpl, job, job_id, meta, created, enqueued_at)
+  write_job_hash(tpl, job, meta, created, enqueued_at)
   redis.call('RPUSH', tpl.queue, job_id)
 end
 

@@ -3,10 +3,12 @@
 -- A record is compact JSON text made by Python; here it is only pushed, found and replaced, never
 -- decoded (Lua numbers would print a µs time as 1.7e+15). Only a missed record is read, by shape.
 
--- Push a record onto a schedule's history (newest first) and keep the newest `cap`.
+-- Push a record onto a schedule's history (newest first) and keep the newest `cap` (LPUSH
+-- answers the length: a history not yet full needs no trim).
 local function push_record(runs, cap, record)
-  redis.call('LPUSH', runs, record)
-  redis.call('LTRIM', runs, 0, tonumber(cap) - 1)
+  if redis.call('LPUSH', runs, record) > tonumber(cap) then
+    redis.call('LTRIM', runs, 0, tonumber(cap) - 1)
+  end
 end
 
 -- Record a stretch of missed fires: it extends the newest record when that one is a missed
