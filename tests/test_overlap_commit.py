@@ -134,6 +134,17 @@ def test_cancel_other_cancels_a_queued_previous_job_as_rq_does(redis: Redis) -> 
     assert Queue("default", connection=redis).job_ids == [out.enqueued[0].job_id]
 
 
+def test_cancel_other_within_one_commit_cancels_the_fire_before(redis: Redis) -> None:
+    """Three fires of one schedule in one batch: the commit pushes job ids to their queues at its
+    end, so each must be in its queue before the next fire's policy looks for it there."""
+    sched, _store, lease, ticker, _, start = three_due(redis, "cancel_other")
+    out = ticker.tick(lease.value, lease.epoch, start + 2 * SEC + SEC // 2).outcome
+    ids = [f.job_id for f in out.enqueued]
+    assert len(ids) == 3
+    assert Queue("default", connection=redis).job_ids == ids[2:]
+    assert sorted(CanceledJobRegistry("default", connection=redis).get_job_ids()) == sorted(ids[:2])
+
+
 def test_a_job_a_worker_took_counts_as_started(redis: Redis) -> None:
     _store, lease, ticker, _, first, nxt = _two_ticks(redis, "cancel_other")
     redis.lpop(Queue("default", connection=redis).key)  # a worker took it; its status says queued still
