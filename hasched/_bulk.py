@@ -17,8 +17,8 @@ from redis.exceptions import ResponseError
 
 from hasched import _codec
 from hasched._model import Schedule, validate
-from hasched._pipelined import PipelinedUpserts, pipelined_upserts
-from hasched._scripts import AfterWrite
+from hasched._pipelined import Pipelined
+from hasched._scripts import AfterWrite, upsert_many_call
 from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored, UpsertArgs, plan_store, whole
 from hasched._write import check_at_not_stale
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ValidationError
@@ -61,14 +61,14 @@ def save_many(store: Store, schedules: Sequence[Schedule], *, replace: bool, chu
         _planned(part, olds, texts, replace, now) for part, (olds, texts) in zip(parts, loaded, strict=True)
     )
     written = done = 0
-    with pipelined_upserts(store.redis, store.keys) as sender:
+    with store.scripts.upserts() as sender:
         flight: _Flight | None = None
         for part, todo in zip(parts, todos, strict=True):
             if flight is not None:
                 written += _landed(store, sender, flight, replace)
                 done += len(flight.part)
                 _report(progress, done, len(schedules))
-            flight = _Flight(part, todo, _sent(sender, todo))
+            flight = _Flight(part, todo, _sent(store, sender, todo))
         if flight is not None:
             written += _landed(store, sender, flight, replace)
             _report(progress, len(schedules), len(schedules))
@@ -84,19 +84,19 @@ class _Flight:
     sent: bool
 
 
-def _sent(sender: PipelinedUpserts | None, todo: list[Upsert]) -> bool:
+def _sent(store: Store, sender: Pipelined, todo: list[Upsert]) -> bool:
     """Send `todo` without waiting, unless it records more than the schedules (a pause note, a
-    missed stretch: those go with it in one MULTI, `_write`) or there is no sender."""
-    if sender is None or not todo or any(after is not None for _, after in todo):
+    missed stretch: those go with it in one MULTI, `_write`)."""
+    if not todo or any(after is not None for _, after in todo):
         return False
-    sender.send([upsert for upsert, _ in todo])
+    sender.send(*upsert_many_call(store.keys, [upsert for upsert, _ in todo]))
     return True
 
 
-def _landed(store: Store, sender: PipelinedUpserts | None, flight: _Flight, replace: bool) -> int:
+def _landed(store: Store, sender: Pipelined, flight: _Flight, replace: bool) -> int:
     """How many of a chunk were written, once written: its reply read, or it written now; a
     chunk another writer got in the way of is read, planned and written again."""
-    if not flight.sent or sender is None:
+    if not flight.sent:
         return _write(store, flight.part, flight.todo, replace)
     try:
         sender.receive()

@@ -1,58 +1,67 @@
-"""upsert_many.lua sent on a connection of its own without waiting for the reply, so `add_many`
-plans the next chunk while Redis writes this one (one chunk in flight; its reply is read before
-the next is sent, so a refused chunk still stops the rest)."""
+"""Script calls sent one after another on one connection, each answer read later, so the caller
+prepares the next call while Redis runs the one before: the leader's commits (`hasched._tick`)
+and `add_many`'s chunks (`hasched._bulk`). Each call stays one atomic script run; answers come
+back in the order sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
+from types import TracebackType
 from typing import Any
 
 from redis import Redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+from redis.utils import HIREDIS_AVAILABLE, str_if_bytes
 
-from hasched._keys import Keys
-from hasched._scripts import source, upsert_call, upsert_many_args
-from hasched._store import UpsertArgs
-
-
-class PipelinedUpserts:
-    """Send a chunk (`send`), do something else, then read its outcome (`receive`: raises the
-    script's ResponseError, "EXISTS <id>" or "CONFLICT <id>", as `Scripts.upsert_many` does)."""
-
-    def __init__(self, redis: Redis, keys: Keys, connection: Any) -> None:
-        self.keys = keys
-        self._sha = str(redis.script_load(source("upsert_many")))
-        self._conn = connection
-        self.pending = False
-
-    def send(self, items: list[UpsertArgs]) -> None:
-        keys = upsert_call(self.keys, "", "", "", None, False, "")[0]
-        args = upsert_many_args(self.keys.wake, items)
-        self._conn.send_command("EVALSHA", self._sha, len(keys), *keys, *args)
-        self.pending = True
-
-    def receive(self) -> None:
-        self.pending = False
-        self._conn.read_response()
+if HIREDIS_AVAILABLE:  # redis-py packs with it too; called here without its per-argument checks
+    import hiredis
 
 
-@contextmanager
-def pipelined_upserts(redis: Redis, keys: Keys) -> Iterator[PipelinedUpserts | None]:
-    """A sender on a connection taken from `redis`'s pool for the block; None for a client
-    without one (then the caller writes each chunk and waits)."""
-    pool = getattr(redis, "connection_pool", None)
-    if pool is None or not isinstance(redis, Redis):
-        yield None
-        return
-    try:
-        conn = pool.get_connection()
-    except TypeError:  # redis-py before 5.3 names the command
-        conn = pool.get_connection("EVALSHA")
-    sender: PipelinedUpserts | None = None
-    try:
-        sender = PipelinedUpserts(redis, keys, conn)
-        yield sender
-    finally:
-        if sender is None or sender.pending:
-            conn.disconnect()  # a reply never read: the connection cannot be reused as it is
-        pool.release(conn)
+class Pipelined:
+    """Calls of one script without waiting for each answer. Use as a context manager: a
+    connection left with answers unread (an error on the way) is closed, never reused. A reply
+    that is an error (the script's `error_reply`) is raised by `receive`, as a direct call would."""
+
+    def __init__(self, redis: Redis, script: Script) -> None:
+        self._script = script
+        self._pool = redis.connection_pool
+        self._conn: Any = None
+        self._sent: deque[tuple[list[str], list[Any]]] = deque()
+
+    def __enter__(self) -> Pipelined:
+        try:
+            self._conn = self._pool.get_connection()
+        except TypeError:  # redis-py before 5.3 wants the command's name
+            self._conn = self._pool.get_connection("EVALSHA")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        if kind is not None or self._sent:
+            self._conn.disconnect()
+        self._pool.release(self._conn)
+
+    @property
+    def pending(self) -> int:
+        """Calls sent whose answer was not read yet."""
+        return len(self._sent)
+
+    def send(self, keys: list[str], args: list[Any]) -> None:
+        """Send one call (its KEYS and ARGV) without waiting for its answer."""
+        command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        packed = [hiredis.pack_command(command)] if HIREDIS_AVAILABLE else self._conn.pack_command(*command)
+        self._conn.send_packed_command(packed)
+        self._sent.append((keys, args))
+
+    def receive(self) -> str:
+        """The answer to the oldest call not read yet. One that found the script gone from Redis
+        (a restart: nothing of it ran) is run again on its own, the script loaded first."""
+        keys, args = self._sent[0]
+        try:
+            reply = self._conn.read_response()
+        except NoScriptError:
+            reply = self._script(keys=keys, args=args)  # `Script` loads it after NOSCRIPT
+        finally:
+            self._sent.popleft()
+        return str(str_if_bytes(reply))

@@ -7,24 +7,18 @@ after NOSCRIPT (a restarted Redis). No other module calls EVAL.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from importlib import resources
-from types import TracebackType
 from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
 from redis.commands.core import Script
-from redis.connection import ConnectionPool
-from redis.exceptions import NoScriptError
-from redis.utils import HIREDIS_AVAILABLE, str_if_bytes
+from redis.utils import str_if_bytes
 
 from hasched._keys import LEADERS_KEPT, Keys, parse_lease
+from hasched._pipelined import Pipelined
 from hasched._runs import Missed
-
-if HIREDIS_AVAILABLE:  # redis-py packs with it too; called here without its per-argument checks
-    import hiredis
 
 _NAMES = ("acquire", "renew", "release", "heartbeat", "upsert", "delete", "commit", "trigger", "reindex",
           "track", "after_write", "trigger_run", "upsert_many", "release_waiting", "backfill")  # fmt: skip
@@ -58,6 +52,11 @@ def upsert_call(k: Keys, sid: str, definition: str, state: str, due_us: int | No
     keys = [k.defs, k.rev, k.rev_counter, k.state, k.due, k.paused, k.invalid, k.ids]
     due = "" if due_us is None else str(due_us)
     return keys, [sid, definition, state, due, "1" if paused else "0", expect, k.wake]
+
+
+def upsert_many_call(k: Keys, items: list[tuple[str, str, str, int | None, bool, str]]) -> Call:
+    """upsert_many.lua's KEYS and ARGV for a chunk."""
+    return upsert_call(k, "", "", "", None, False, "")[0], upsert_many_args(k.wake, items)
 
 
 def upsert_many_args(wake: str, items: list[tuple[str, str, str, int | None, bool, str]]) -> list[Any]:
@@ -167,8 +166,7 @@ class Scripts:
         """Write a chunk of schedules whole or not at all (upsert_many.lua), each with what it
         records besides (`after`) in the same MULTI. ResponseError "EXISTS <id>" or "CONFLICT
         <id>" when an expectation does not hold: nothing was written."""
-        keys = upsert_call(self.keys, "", "", "", None, False, "")[0]
-        args = upsert_many_args(self.keys.wake, [upsert for upsert, _ in items])
+        keys, args = upsert_many_call(self.keys, [upsert for upsert, _ in items])
         afters = [(upsert[0], upsert[5], after) for upsert, after in items if after is not None]
         pipe = self._redis.pipeline(transaction=bool(afters))  # one script alone is atomic already
         self._s["upsert_many"](keys=keys, args=args, client=pipe)
@@ -234,56 +232,10 @@ class Scripts:
         """Run the overlap pass's release script on a prepared batch (see `hasched._release`)."""
         return str_if_bytes(self._s["release_waiting"](keys=keys, args=args))
 
-    def commits(self) -> Commits:
-        """Commits sent without waiting for each answer (see `Commits`)."""
-        return Commits(self._redis, self._s["commit"])
+    def commits(self) -> Pipelined:
+        """Commits sent without waiting for each answer (see `hasched._pipelined`)."""
+        return Pipelined(self._redis, self._s["commit"])
 
-
-class Commits:
-    """Commit script calls sent one after another on one connection, each answer read later: the
-    leader builds the next batch while Redis runs the one before. Each call stays one atomic,
-    fenced script run; answers come back in the order sent. Use as a context manager: a
-    connection left with answers unread (an error on the way) is closed, never reused."""
-
-    def __init__(self, redis: Redis, script: Script) -> None:
-        self._redis = redis
-        self._script = script
-        self._pool: ConnectionPool = redis.connection_pool
-        self._conn: Any = None
-        self._sent: deque[tuple[list[str], list[Any]]] = deque()
-
-    def __enter__(self) -> Commits:
-        try:
-            self._conn = self._pool.get_connection()
-        except TypeError:  # redis-py before 5.3 wants the command's name
-            self._conn = self._pool.get_connection("EVALSHA")
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
-        if kind is not None or self._sent:
-            self._conn.disconnect()
-        self._pool.release(self._conn)
-
-    @property
-    def pending(self) -> int:
-        """Calls sent whose answer was not read yet."""
-        return len(self._sent)
-
-    def send(self, keys: list[str], args: list[Any]) -> None:
-        """Send one commit (the batch's KEYS and ARGV) without waiting for its answer."""
-        command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
-        packed = [hiredis.pack_command(command)] if HIREDIS_AVAILABLE else self._conn.pack_command(*command)
-        self._conn.send_packed_command(packed)
-        self._sent.append((keys, args))
-
-    def receive(self) -> str:
-        """The answer to the oldest commit not read yet. One that found the script gone from
-        Redis (a restart: nothing of it ran) is run again on its own, the script loaded first."""
-        keys, args = self._sent[0]
-        try:
-            reply = self._conn.read_response()
-        except NoScriptError:
-            reply = self._script(keys=keys, args=args)  # `Script` loads it after NOSCRIPT
-        self._sent.popleft()
-        return str(str_if_bytes(reply))
+    def upserts(self) -> Pipelined:
+        """upsert_many.lua calls (`upsert_many_call`) sent without waiting for each answer."""
+        return Pipelined(self._redis, self._s["upsert_many"])

@@ -137,7 +137,7 @@ def test_cancel_other_cancels_a_queued_previous_job_as_rq_does(redis: Redis) -> 
 def test_cancel_other_within_one_commit_cancels_the_fire_before(redis: Redis) -> None:
     """Three fires of one schedule in one batch: the commit pushes job ids to their queues at its
     end, so each must be in its queue before the next fire's policy looks for it there."""
-    sched, _store, lease, ticker, _, start = three_due(redis, "cancel_other")
+    _sched, _store, lease, ticker, _, start = three_due(redis, "cancel_other")
     out = ticker.tick(lease.value, lease.epoch, start + 2 * SEC + SEC // 2).outcome
     ids = [f.job_id for f in out.enqueued]
     assert len(ids) == 3
