@@ -1,8 +1,9 @@
 """Benchmark hasched against rq-scheduler: bursts, fire lag and a sustained load, same run, same Redis.
 
-Run with `make bench` (or `.venv/bin/python bench/bench.py`). It takes six to eight minutes. It
+Run with `make bench` (or `.venv/bin/python bench/bench.py`). It takes about ten minutes. It
 runs the sections of SECTIONS in order (`--sections` picks some): a burst with one shared payload,
-a burst with distinct payloads, fire lag, and the sustained load of `sustained.py`.
+a burst with distinct payloads, fire lag, the sustained load of `sustained.py`, and the bulk
+creation and 1,000,000-schedule figures of `scale.py`.
 
 Setup
 -----
@@ -100,7 +101,7 @@ BURST_TIMEOUT_S = 60.0  # the longest wait for a burst to land, after T
 LAG_GRACE_S = 5.0  # the longest wait after the last lag fire
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
-WATCHDOG_S = 780  # the whole run is stopped (cleanly) after this long
+WATCHDOG_S = 1200  # the whole run is stopped (cleanly) after this long
 HASCHED_TARGET_SHARED = 30_000.0  # fires/s, a burst of one shared payload
 HASCHED_TARGET_DISTINCT = 25_000.0  # fires/s, a burst of distinct payloads
 HASCHED_TARGET_P99_MS = 50.0
@@ -590,11 +591,20 @@ def sustained_section(run: Run) -> dict[str, Any]:
 # file of its own joins `make bench` by adding its function here: it gets the private Redis, its
 # URL and the options, and returns {"markdown": ..., "results": ...} (the 1,000,000-schedule
 # figures, for one).
+def scale_section(run: Run) -> dict[str, Any]:
+    """bench/scale.py with its defaults: bulk creation and the 1,000,000-schedule figures."""
+    import scale
+
+    result = scale.measure(run.r, run.url, run.workdir, scale.parse_args([]))
+    return {"markdown": scale.tables(result), "results": [result]}
+
+
 SECTIONS: dict[str, Section] = {
     "burst-shared": burst_section(distinct=False),
     "burst-distinct": burst_section(distinct=True),
     "lag": lag_section,
     "sustained": sustained_section,
+    "scale": scale_section,
 }
 
 

@@ -204,23 +204,36 @@ def tables(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def measure(redis: Redis, url: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure, on a private Redis (flushed first): `make bench` runs this as its "scale"
+    section."""
+    started = time.monotonic()
+    redis.flushall()
+    result: dict[str, Any] = {"redis": redis.info("server")["redis_version"]}
+    result["creating"] = creating(redis, url, args.bulk, workdir)
+    redis.flushall()
+    result["memory"] = memory(redis, args.schedules)
+    result["command_line"] = command_line(redis, url, args.schedules, args.repeat)
+    result["import_ms"] = import_ms()
+    result["cluster"] = scale_cluster.run(redis, url, NS, workdir, args.idle_seconds)
+    redis.flushall()
+    result["seconds"] = round(time.monotonic() - started)
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schedules", type=int, default=1_000_000)
     parser.add_argument("--bulk", type=int, default=100_000, help="mixed schedules created with add_many")
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args(argv)
-    started = time.monotonic()
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="hasched-scale-") as tmp, redis_server(Path(tmp)) as (redis, url):
-        result: dict[str, Any] = {"redis": redis.info("server")["redis_version"]}
-        result["creating"] = creating(redis, url, args.bulk, Path(tmp))
-        redis.flushall()
-        result["memory"] = memory(redis, args.schedules)
-        result["command_line"] = command_line(redis, url, args.schedules, args.repeat)
-        result["import_ms"] = import_ms()
-        result["cluster"] = scale_cluster.run(redis, url, NS, Path(tmp), args.idle_seconds)
-    result["seconds"] = round(time.monotonic() - started)
+        result = measure(redis, url, Path(tmp), args)
     print(f"Redis {result['redis']}, {args.schedules:,} schedules, {result['seconds']} s\n")
     print(tables(result))
     RESULTS.parent.mkdir(exist_ok=True)
