@@ -1,4 +1,5 @@
-"""What each command of the `hasched` command line accepts: its options, help and examples.
+"""What each command of the `hasched` command line accepts: the schedule commands' options here,
+the long-running processes' (run, worker, web) in hasched._runopts, help texts in hasched._clihelp.
 
 Every option's help says what it is, its unit and its default; an option that may come from the
 environment names its HASCHED_* variable (checked after parsing, see hasched._argtypes).
@@ -9,161 +10,10 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from collections.abc import Callable
 
-from hasched._argtypes import count, env, one_of, seconds, whole_seconds
+from hasched._argtypes import count, one_of, seconds, whole_seconds
 from hasched._choices import STATES, TEXT_LIMIT
 from hasched._model import CATCHUP_POLICIES, OVERLAP_POLICIES
-
-LOG_LEVELS = ("debug", "info", "warning", "error")
-LOG_FORMATS = ("json", "console")
-
-# Command -> (what it does, examples shown at the end of its --help).
-ABOUT: dict[str, tuple[str, str]] = {
-    "run": ("run one scheduler instance (start two or more for high availability)", """\
-  hasched run
-  HASCHED_REDIS_URL=redis://:secret@redis:6379/0 hasched run --lease-ttl 5 --schedules /etc/hasched.toml"""),
-    "worker": ("run an RQ worker and a scheduler instance in one process (start one per worker)", """\
-  hasched worker high default low
-  hasched worker -q default --worker-class rq.worker.SimpleWorker --lease-ttl 5
-  hasched worker default --no-scheduler"""),
-    "status": ("show the leader, the live instances and the lag", """\
-  hasched status
-  hasched status --json | jq .leader"""),
-    "next": ("print the next fire times of a stored schedule or of a trigger", """\
-  hasched next nightly -n 3
-  hasched next --cron '30 2 * * *' --tz America/New_York
-  hasched next --every 90 --start 2026-01-01T00:00:00Z"""),
-    "sync": ("create or update the schedules of a TOML file, writing only what changed", """\
-  hasched sync schedules.toml --dry-run
-  hasched sync schedules.toml --prune"""),
-    "import-rq-scheduler": ("create hasched schedules from rq-scheduler's jobs", """\
-  hasched import-rq-scheduler --dry-run
-  hasched import-rq-scheduler --remove-source"""),
-    "web": ("serve the web UI: schedules, their runs, the cluster; pause, resume, trigger, delete", """\
-  hasched web
-  hasched web --bind 0.0.0.0:8080 --token-file /etc/hasched/web-token --read-only"""),
-    "schedule": ("manage schedules: add, list, show, pause, resume, trigger, backfill, rm", """\
-  hasched schedule list
-  hasched schedule add --help"""),
-    "schedule add": ("create a schedule, or replace one with --replace", """\
-  hasched schedule add --id nightly --func app.tasks.report --cron '0 3 * * *' --tz Europe/Paris
-  hasched schedule add --id poll --func app.tasks.poll --every 30 --queue low --overlap skip"""),
-    "schedule list": ("list the schedules in id order, filtered and a page at a time", """\
-  hasched schedule list
-  hasched schedule list --match 'report-*' --state failing
-  hasched schedule list --limit 100 --after report-0099
-  hasched schedule list --json | jq -r '.[].id'"""),
-    "schedule show": ("show one schedule: its fields, run counters, last outcomes, recent runs and "
-                      "upcoming fires", """\
-  hasched schedule show nightly
-  hasched schedule show nightly --json | jq .last_failure"""),
-    "schedule history": ("show what happened to a schedule's fires, newest first", """\
-  hasched schedule history nightly
-  hasched schedule history nightly -n 100 --json | jq -r '.[] | select(.status == "failed") | .error'"""),
-    "schedule rm": ("remove a schedule", "  hasched schedule rm nightly"),
-    "schedule pause": ("pause a schedule: no fire until resumed", """\
-  hasched schedule pause nightly
-  hasched schedule pause nightly --note 'ana: db migration until 14:00'"""),
-    "schedule resume": ("resume a paused schedule, from now", "  hasched schedule resume nightly"),
-    "schedule trigger": ("enqueue one extra run now; print its RQ job id", "  hasched schedule trigger x"),
-    "schedule backfill": ("enqueue the fire times of a past range that were not enqueued before", """\
-  hasched schedule backfill nightly --from 2026-03-01T00:00Z --to 2026-03-08T00:00Z --dry-run
-  hasched schedule backfill poll --from 2026-03-01T12:00+01:00 --to 2026-03-01T13:00+01:00 --overlap skip"""),
-}  # fmt: skip
-
-
-def add_run(p: ArgumentParser, metrics_default: str = "0.0.0.0:9464") -> None:
-    p.add_argument(
-        "--instance-id",
-        default=env("INSTANCE_ID"),
-        metavar="ID",
-        help="this instance's name, unique across hosts, without '|' "
-        "(env HASCHED_INSTANCE_ID; default: hostname-pid)",
-    )
-    p.add_argument(
-        "--metrics-addr",
-        default=env("METRICS_ADDR", metrics_default),
-        metavar="HOST:PORT",
-        help="serve /metrics, /healthz and /status here; '' turns it off "
-        f"(env HASCHED_METRICS_ADDR; default {metrics_default or 'off'})",
-    )
-    p.add_argument(
-        "--lease-ttl",
-        type=seconds,
-        default=env("LEASE_TTL", 10.0, seconds),
-        metavar="SECONDS",
-        help="seconds a leader keeps the lease without renewing it, at least 1 "
-        "(env HASCHED_LEASE_TTL; default 10)",
-    )
-    p.add_argument(
-        "--retry-period",
-        type=seconds,
-        default=env("RETRY_PERIOD", 1.0, seconds),
-        metavar="SECONDS",
-        help="seconds between a follower's tries to take the lease (env HASCHED_RETRY_PERIOD; default 1)",
-    )
-    p.add_argument(
-        "--schedules",
-        default=env("SCHEDULES"),
-        metavar="FILE",
-        help="TOML file of schedules to sync at start and on SIGHUP (env HASCHED_SCHEDULES; default: none)",
-    )
-    p.add_argument(
-        "--log-format",
-        choices=LOG_FORMATS,
-        default=env("LOG_FORMAT", None, one_of(*LOG_FORMATS)),
-        help="log lines as JSON objects, or for people "
-        "(env HASCHED_LOG_FORMAT; default: console on a terminal, else json)",
-    )
-    p.add_argument(
-        "--log-level",
-        choices=LOG_LEVELS,
-        default=env("LOG_LEVEL", "info", one_of(*LOG_LEVELS)),
-        help="least important level logged (env HASCHED_LOG_LEVEL; default info)",
-    )
-
-
-def add_worker(p: ArgumentParser) -> None:
-    """`rq worker`'s usual options, then `run`'s (a worker host may run several: metrics off)."""
-    p.add_argument("queues", nargs="*", metavar="QUEUE", help="queues to work on, in priority order")
-    p.add_argument(
-        "-q",
-        "--queue",
-        dest="more_queues",
-        action="append",
-        default=[],
-        metavar="QUEUE",
-        help="a queue to work on (repeatable; with QUEUE arguments: after them; default: default)",
-    )
-    p.add_argument(
-        "-u", "--url", dest="rq_url", metavar="URL", help="rq's name for --redis-url (default: --redis-url's)"
-    )
-    for flags, dest, default, what in (
-        (("-w", "--worker-class"), "worker_class", "rq.Worker", "RQ worker class"),
-        (("-j", "--job-class"), "job_class", "rq.job.Job", "RQ job class"),
-        (("--queue-class",), "queue_class", "rq.Queue", "RQ queue class"),
-        (("-S", "--serializer"), "serializer", None, "RQ serializer"),
-        (("-n", "--name"), "name", None, "RQ worker name"),
-        (("--logging_level", "--logging-level"), "logging_level", "INFO", "RQ's logging level"),
-        (("--dequeue-strategy",), "dequeue_strategy", "default", "default, random or round_robin"),
-    ):
-        shown = default or "RQ's"
-        p.add_argument(*flags, dest=dest, default=default, metavar="X", help=f"{what} (default: {shown})")
-    p.add_argument(
-        "--worker-ttl", type=int, default=420, metavar="SECONDS", help="RQ worker TTL (default 420)"
-    )
-    p.add_argument(
-        "--results-ttl", type=int, default=500, metavar="SECONDS", help="RQ result TTL (default 500)"
-    )
-    p.add_argument(
-        "-P", "--path", action="append", default=[], metavar="DIR", help="add to sys.path (default: none)"
-    )
-    p.add_argument("-b", "--burst", action="store_true",
-                   help="one scheduler pass (if no other instance leads), then work until the queues "
-                        "are empty and exit")  # fmt: skip
-    p.add_argument(
-        "--no-scheduler", action="store_true", help="run the RQ worker alone, no scheduler instance"
-    )
-    add_run(p, metrics_default="")
+from hasched._runopts import add_run, add_web, add_worker
 
 
 def add_json(what: str) -> Callable[[ArgumentParser], None]:
@@ -375,27 +225,6 @@ def add_schedule(p: ArgumentParser) -> None:
         help="run records kept, 1 to 10000 (default: %(default)s)",
     )
     p.add_argument("--replace", action="store_true", help="replace a schedule with the same id")
-
-
-def add_web(p: ArgumentParser) -> None:
-    p.add_argument(
-        "--bind",
-        default=env("WEB_BIND", "127.0.0.1:8080"),
-        metavar="HOST:PORT",
-        help="address to serve on; any but a loopback one needs a token "
-        "(env HASCHED_WEB_BIND; default 127.0.0.1:8080)",
-    )
-    p.add_argument(
-        "--token-file",
-        default=env("WEB_TOKEN_FILE"),
-        metavar="FILE",
-        help="file holding the token every page and action needs, at least 16 characters; "
-        "or give the token itself in env HASCHED_WEB_TOKEN (env HASCHED_WEB_TOKEN_FILE; default: none)",
-    )
-    p.add_argument(
-        "--read-only", action="store_true", help="show everything, change nothing (POST answers 403)"
-    )
-    p.set_defaults(web_token=env("WEB_TOKEN"))  # never a flag: it would show in the process list
 
 
 # Command -> the function that adds its own options (the common ones come from cli._common).

@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 
 from hasched._argtypes import env as _env
 from hasched._argtypes import resolve_env
-from hasched._cliopts import ABOUT, OPTIONS
+from hasched._clihelp import ABOUT
+from hasched._cliopts import OPTIONS
 from hasched._commands import COMMANDS
 from hasched._settings import DEFAULT_NAMESPACE, DEFAULT_REDIS_URL
 from hasched.errors import HaschedError, ScheduleNotFound, ValidationError
