@@ -35,8 +35,9 @@ from bench import HERE, redis_server
 from hasched import Scheduler
 from hasched._codec import encode
 from hasched._model import Schedule
+from hasched._records import encode_state
 from hasched._status import status
-from hasched._store import Store, encode_state
+from hasched._store import Store
 from hasched._write import plan_write
 from hasched.api import make
 

@@ -40,7 +40,8 @@ from hasched._commit import Batch
 from hasched._jobs import JobTemplate, job_key
 from hasched._lease import Lease
 from hasched._plan import FireTime, Plan, State
-from hasched._store import Store, Stored
+from hasched._records import Stored
+from hasched._store import Store
 from hasched._triggers import from_us
 
 NS = "bench"

@@ -36,8 +36,9 @@ from redis import Redis
 from bench import HERE, redis_server, spawn
 from hasched import Scheduler, _codec
 from hasched._model import Schedule
+from hasched._records import encode_state
 from hasched._runs import Run
-from hasched._store import Store, encode_state
+from hasched._store import Store
 from hasched._triggers import US, from_us
 from hasched._write import plan_write
 

@@ -20,7 +20,8 @@ from redis import Redis
 from hasched import Scheduler
 from hasched._codec import encode
 from hasched._model import Schedule
-from hasched._store import Store, encode_state
+from hasched._records import encode_state
+from hasched._store import Store
 from hasched._triggers import from_us
 from hasched._write import plan_write
 from hasched.api import make

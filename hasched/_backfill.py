@@ -23,8 +23,9 @@ from hasched._dedupe import retention_us
 from hasched._keys import Keys
 from hasched._model import OVERLAP_POLICIES, Schedule, check_aware
 from hasched._plan import next_after
+from hasched._records import Stored
 from hasched._runs import Run
-from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored
+from hasched._store import MAX_WRITE_ATTEMPTS, Store
 from hasched._triggers import from_us, to_us
 from hasched.errors import ConcurrentUpdate, ScheduleNotFound, ValidationError
 

@@ -18,8 +18,9 @@ from redis.exceptions import ResponseError
 from hasched import _codec
 from hasched._model import Schedule, validate
 from hasched._pipelined import Pipelined
+from hasched._records import Stored, UpsertArgs, plan_store, whole
 from hasched._scripts import AfterWrite, upsert_many_call
-from hasched._store import MAX_WRITE_ATTEMPTS, Store, Stored, UpsertArgs, plan_store, whole
+from hasched._store import MAX_WRITE_ATTEMPTS, Store
 from hasched._write import check_at_not_stale
 from hasched.errors import ConcurrentUpdate, InvalidRecord, ScheduleExists, ValidationError
 

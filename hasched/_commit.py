@@ -10,8 +10,8 @@ from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, rq_pref
 from hasched._keys import Keys
 from hasched._model import Schedule
 from hasched._plan import Plan
+from hasched._records import Stored, encode_state
 from hasched._runs import Run
-from hasched._store import Stored, encode_state
 from hasched._triggers import to_us
 
 

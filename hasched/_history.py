@@ -9,8 +9,9 @@ from redis.utils import str_if_bytes
 
 from hasched._keys import Keys
 from hasched._plan import next_after
+from hasched._records import Stored
 from hasched._runs import COUNTERS, Record, Run, decode, iso, public
-from hasched._store import Store, Stored
+from hasched._store import Store
 from hasched.errors import ScheduleNotFound, ValidationError
 
 RECENT = 10  # records and upcoming fire times in `describe`

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from hasched._choices import STATES, ListState
-from hasched._store import Store, Stored
+from hasched._records import Stored
+from hasched._store import Store
 from hasched.errors import InvalidRecord, ValidationError
 
 MAX_CHUNK = 1000

@@ -16,7 +16,8 @@ from typing import Any
 from hasched import _codec
 from hasched._bulk import Progress, checked, save_many
 from hasched._model import Schedule
-from hasched._store import Store, Stored
+from hasched._records import Stored
+from hasched._store import Store
 from hasched._write import keep_interval_start
 from hasched.errors import InvalidRecord, ValidationError
 

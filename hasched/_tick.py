@@ -20,7 +20,8 @@ from hasched._defcache import Definitions
 from hasched._faults import FaultHooks
 from hasched._jobs import Templates
 from hasched._plan import plan
-from hasched._store import Store, Stored
+from hasched._records import Stored
+from hasched._store import Store
 from hasched._triggers import from_us
 from hasched.errors import InvalidRecord
 

@@ -35,19 +35,10 @@ from hasched._dedupe import retention_us
 from hasched._keys import Keys
 from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
+from hasched._records import Maker, Stored, changed, check_retry, decode_loaded, load_keys, plan_store, whole
 from hasched._scripts import Call, source, trigger_call, upsert_call
 from hasched._settings import DEFAULT_NAMESPACE
-from hasched._store import (
-    MAX_WRITE_ATTEMPTS,
-    Maker,
-    Stored,
-    changed,
-    check_retry,
-    decode_loaded,
-    load_keys,
-    plan_store,
-    whole,
-)
+from hasched._store import MAX_WRITE_ATTEMPTS
 from hasched._triggers import US, from_us
 from hasched.api import Scheduler as SyncScheduler
 from hasched.api import describe, enqueue_trigger, make, next_fire_times

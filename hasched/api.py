@@ -20,10 +20,11 @@ from hasched._model import Schedule, validate
 from hasched._options import TRIGGER_FIELDS, Func, ScheduleChanges, ScheduleOptions, Seconds, schedule_fields
 from hasched._plan import next_after
 from hasched._query import Query, page
+from hasched._records import Stored
 from hasched._runs import Run
 from hasched._scripts import Scripts
 from hasched._settings import DEFAULT_NAMESPACE
-from hasched._store import Store, Stored
+from hasched._store import Store
 from hasched._triggers import from_us, to_us
 from hasched.errors import InvalidRecord, ValidationError
 

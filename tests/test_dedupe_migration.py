@@ -14,7 +14,8 @@ from redis import Redis
 from hasched import Scheduler
 from hasched._jobs import JobTemplate, job_key, queues_set_key, stamp
 from hasched._lease import Lease
-from hasched._store import Store, Stored
+from hasched._records import Stored
+from hasched._store import Store
 from hasched._tick import Ticker
 from hasched._triggers import from_us
 

@@ -14,7 +14,8 @@ from hasched import Scheduler
 from hasched._jobs import job_key
 from hasched._lease import Lease
 from hasched._plan import State
-from hasched._store import Store, encode_state
+from hasched._records import encode_state
+from hasched._store import Store
 from hasched._tick import Ticker
 from hasched._tracker import Tracker
 from hasched._triggers import US, from_us

@@ -22,7 +22,8 @@ from hasched._codec import to_dict
 from hasched._model import Schedule
 from hasched._plan import State
 from hasched._progress import ProgressBar
-from hasched._store import Store, decode_state, encode_state
+from hasched._records import decode_state, encode_state
+from hasched._store import Store
 from hasched.api import make
 from hasched.compat._migrate import import_rq_scheduler
 

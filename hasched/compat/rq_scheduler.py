@@ -23,8 +23,9 @@ from rq.utils import parse_timeout
 
 from hasched._clock import redis_now_us
 from hasched._model import Schedule, func_path
+from hasched._records import Stored
 from hasched._settings import DEFAULT_NAMESPACE
-from hasched._store import Store, Stored
+from hasched._store import Store
 from hasched._triggers import US, from_us, to_us
 from hasched.api import Scheduler as HaschedScheduler
 from hasched.api import make
