@@ -33,7 +33,7 @@ demo: deps
 	$(BIN)/python demo/demo.py
 
 bench: deps
-	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/main.py
 
 # Real clusters under faults, Redis in containers; a summary table at the end, JSON under
 # chaos/results/. Also the systemd units under a real systemd in three containers.
