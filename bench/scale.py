@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import scale_cluster
+from listing import timed
 from redis import Redis
 from scale_load import check_format, cpu_s, load, mixed, redis_pid
 
@@ -137,19 +137,6 @@ def memory(redis: Redis, n: int) -> dict[str, Any]:
                                ("ids", k.ids), ("paused", k.paused))}  # fmt: skip
     per = round((after - before) / n)
     return {"schedules": n, "load_per_s": round(n / seconds), "bytes_per_schedule": per, "split_bytes": split}
-
-
-def timed(redis: Redis, action: Callable[[], Any], repeat: int) -> dict[str, float]:
-    """Median wall and Redis-side milliseconds of `action`."""
-    walls, servers = [], []
-    for _ in range(repeat):
-        redis.config_resetstat()
-        started = time.perf_counter()
-        action()
-        walls.append((time.perf_counter() - started) * 1000)
-        stats = redis.info("commandstats")
-        servers.append(sum(v["usec"] for name, v in stats.items() if name != "cmdstat_info") / 1000)
-    return {"wall_ms": round(statistics.median(walls), 1), "server_ms": round(statistics.median(servers), 2)}
 
 
 def command_line(redis: Redis, url: str, n: int, repeat: int) -> list[dict[str, Any]]:

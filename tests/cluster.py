@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -215,3 +216,16 @@ class ClusterFactory(Protocol):
         retry_period: float = 0.2,
         queues: tuple[str, ...] = ("default",),
     ) -> Cluster: ...
+
+
+Hasched = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def console(redis_url: str, namespace: str) -> Hasched:
+    """A runner of the `hasched` console script, as a user types it, on one Redis and namespace."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [str(BIN / "hasched"), *args, "--redis-url", redis_url, "--namespace", namespace]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    return run

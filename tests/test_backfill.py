@@ -5,14 +5,12 @@ the command line."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cluster import BIN
+from cluster import Hasched, console
 from redis import Redis
 from redis_server import RedisServer
 
@@ -27,16 +25,11 @@ from hasched._tick import Ticker
 from hasched._triggers import US, from_us, to_us
 
 NS = "bf"
-Hasched = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture()
 def hasched(redis_server: RedisServer, redis: Redis) -> Hasched:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [str(BIN / "hasched"), *args, "--redis-url", redis_server.url, "--namespace", NS]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-
-    return run
+    return console(redis_server.url, NS)
 
 
 def queued(redis: Redis) -> list[str]:

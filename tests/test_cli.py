@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cluster import BIN
+from cluster import Hasched, console
 from redis import Redis
 from redis_server import RedisServer
 from rq_scheduler import Scheduler as RQScheduler
 
 NS = "cli"
 ADD = ["schedule", "add", "--id", "x", "--func", "a.b"]
-Hasched = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture()
 def hasched(redis_server: RedisServer, redis: Redis) -> Hasched:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [str(BIN / "hasched"), *args, "--redis-url", redis_server.url, "--namespace", NS]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-
-    return run
+    return console(redis_server.url, NS)
 
 
 def test_bad_input_exits_2_with_one_error_line_naming_the_field(hasched: Hasched) -> None:
