@@ -239,10 +239,15 @@ def assert_clean(v: Verdict, *, redis_died: bool = False) -> None:
 
 
 def revive_workers(cluster: Cluster) -> None:
-    """RQ workers may exit when Redis vanishes; start a fresh one for each that did."""
-    for w in list(cluster.workers):
-        if not w.alive():
-            cluster.start_worker()
+    """RQ workers may exit when Redis vanishes, at once or only later (a worker that was running a
+    job dies when it writes the job's end; an idle one backs off for longer and longer between
+    reconnects): RQ's side, not the scheduler's. So after a Redis fault each worker is replaced by
+    a fresh one, and the old one, if still alive, gets a warm shutdown (it finishes its job)."""
+    old = [w for w in cluster.workers if w.popen is not None]
+    for _ in old:
+        cluster.start_worker()
+    for w in old:
+        w.stop()
 
 
 LEASE_EVENTS = ("hasched.lease.acquired", "hasched.lease.lost", "hasched.lease.released")

@@ -123,8 +123,8 @@ def test_sentinel_primary_container_killed(topology: Any) -> None:
         faults = [time.time()]
         primary.kill()  # `docker kill`: the sentinels see it down after 1 s and promote the replica
         wait_for(lambda: replica.client().info("replication")["role"] == "master", timeout=30)
-        revive_workers(c)
         wait_for(lambda: master_port(ports) == replica.port, timeout=20)  # every sentinel names it
+        revive_workers(c)  # fresh workers find the new primary through the sentinels
         workload.wait_done()
         v = workload.verdict("sentinel_primary_container_killed", faults)
         v.redis = f"docker {redis_image()} + {SENTINELS} sentinels"
