@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from redis import Redis
 
@@ -28,6 +28,10 @@ from hasched.errors import InvalidRecord
 READ_SCHEDULES = 2000  # due schedules read per tick
 BATCH_SCHEDULES = 250  # schedules per commit
 IN_FLIGHT_COMMITS = 2  # commits sent before the oldest answer is read
+SMALL_TICK_PARTS = 4  # commits a tick of fewer than 4 x BATCH_SCHEDULES is cut into
+MIN_BATCH = 8  # schedules per commit at least (each commit costs a script call more)
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -65,7 +69,7 @@ class Ticker:
         last_jobs = self._last_jobs(live)
         with self._store.scripts.commits() as commits:
             sent: list[Batch] = []
-            for part in _parts(live, BATCH_SCHEDULES):
+            for part in _parts(live, batch_size(len(live))):
                 batch = self._batch(part, lease_value, epoch, now_us, last_jobs, report)
                 report.planned += len(batch.fires)
                 self._faults.before_commit()
@@ -95,7 +99,14 @@ class Ticker:
         return dict(zip(ids, self._store.last_jobs(ids), strict=True)) if ids else {}
 
 
-def _parts(items: list[Stored], size: int) -> Iterator[list[Stored]]:
+def batch_size(due: int) -> int:
+    """Schedules per commit for a tick that read `due` schedules: BATCH_SCHEDULES, but a small
+    tick is still cut into SMALL_TICK_PARTS commits of MIN_BATCH schedules at least, so that Redis
+    runs one while the leader builds the next (one commit would have them take turns)."""
+    return min(BATCH_SCHEDULES, max(MIN_BATCH, -(-due // SMALL_TICK_PARTS)))
+
+
+def _parts(items: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

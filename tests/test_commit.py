@@ -155,7 +155,7 @@ def test_a_tick_of_several_pipelined_batches_enqueues_each_fire_once(redis: Redi
     sched = Scheduler(redis, NS)
     store, lease, ticker = leader(redis)
     when = from_us(store.now_us())
-    n = 2 * BATCH_SCHEDULES + 7  # three commits, the next sent before the last one's answer
+    n = 2 * BATCH_SCHEDULES + 7  # four commits (batch_size), each sent before the one before it is answered
     sched.add_many([make(id=f"s{i:04d}", func="jobs.record", at=when, args=[i]) for i in range(n)])
     report = ticker.tick(lease.value, lease.epoch, store.now_us())
     assert report.planned == n and len(report.outcome.enqueued) == n
