@@ -9,6 +9,7 @@ from typing import Any
 from hasched._jobs import JobTemplate, iso_utc, job_key, queues_set_key, rq_prefixes, stamp
 from hasched._keys import Keys
 from hasched._model import Schedule
+from hasched._overlap import needs_previous
 from hasched._plan import Plan
 from hasched._records import Stored, encode_state
 from hasched._runs import Run
@@ -111,7 +112,7 @@ class Batch:
         """Add one schedule's planned fires and its advance."""
         s = stored.schedule
         overlap = -1  # allow: the script does not look at the previous job
-        if s.overlap != "allow":
+        if needs_previous(s.overlap):
             overlap = self._key(job_key(last_job)) if last_job else 0
         due = "" if plan.due_us is None else plan.due_us
         number, mark = self._template(template), self._key(self._keys.mark(s.id))

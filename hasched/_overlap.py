@@ -47,8 +47,3 @@ def decide(policy: Policy, previous: Previous, waiting: int) -> Action:
 def needs_previous(policy: str) -> bool:
     """Whether the commit must know the schedule's previous job for this policy."""
     return policy != "allow"
-
-
-def buffers(policy: str) -> bool:
-    """Whether fires of this policy may wait."""
-    return policy in ("buffer_one", "buffer_all")

@@ -19,6 +19,7 @@ from hasched._commit import Batch, Outcome
 from hasched._defcache import Definitions
 from hasched._faults import FaultHooks
 from hasched._jobs import Templates
+from hasched._overlap import needs_previous
 from hasched._plan import plan
 from hasched._records import Stored
 from hasched._store import Store
@@ -95,7 +96,7 @@ class Ticker:
         return batch
 
     def _last_jobs(self, live: list[Stored]) -> dict[str, Any]:
-        ids = [x.schedule.id for x in live if x.schedule.overlap != "allow"]
+        ids = [x.schedule.id for x in live if needs_previous(x.schedule.overlap)]
         return dict(zip(ids, self._store.last_jobs(ids), strict=True)) if ids else {}
 
 
